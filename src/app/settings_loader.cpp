@@ -1,0 +1,151 @@
+#include "app/settings_loader.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "core/json.hpp"
+
+namespace shopflow {
+
+EnvLookup ProcessEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+namespace {
+
+std::optional<int64_t> ToInt(std::string_view text) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string item(text.substr(start, comma - start));
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+// One setting, reachable by its config-file key and its environment variable.
+struct Field {
+  const char* key;
+  const char* env;
+  std::function<bool(Settings&, std::string_view)> set;
+};
+
+template <class Int>
+std::function<bool(Settings&, std::string_view)> IntSetter(Int Settings::*member, int64_t min,
+                                                           int64_t max) {
+  return [=](Settings& s, std::string_view text) {
+    auto v = ToInt(text);
+    if (!v || *v < min || *v > max) return false;
+    s.*member = static_cast<Int>(*v);
+    return true;
+  };
+}
+
+std::function<bool(Settings&, std::string_view)> MillisSetter(
+    std::chrono::milliseconds Settings::*member) {
+  return [=](Settings& s, std::string_view text) {
+    auto v = ToInt(text);
+    if (!v || *v < 0) return false;
+    s.*member = std::chrono::milliseconds(*v);
+    return true;
+  };
+}
+
+std::function<bool(Settings&, std::string_view)> StringSetter(std::string Settings::*member) {
+  return [=](Settings& s, std::string_view text) {
+    s.*member = std::string(text);
+    return true;
+  };
+}
+
+const std::vector<Field>& Fields() {
+  static const std::vector<Field> fields = {
+      {"host", "SHOPFLOW_HOST", StringSetter(&Settings::host)},
+      {"port", "PORT", IntSetter(&Settings::port, 0, 65535)},
+      {"maxBodyBytes", "SHOPFLOW_MAX_BODY_BYTES", IntSetter(&Settings::max_body_bytes, 1, 1 << 30)},
+      {"readTimeoutMs", "SHOPFLOW_READ_TIMEOUT_MS", MillisSetter(&Settings::read_timeout)},
+      {"httpThreads", "SHOPFLOW_HTTP_THREADS", IntSetter(&Settings::http_threads, 1, 64)},
+      {"dataDir", "SHOPFLOW_DATA_DIR", StringSetter(&Settings::data_dir)},
+      {"rabbitmqUrl", "RABBITMQ_URL", StringSetter(&Settings::rabbitmq_url)},
+      {"mongodbUrl", "MONGODB_URL", StringSetter(&Settings::mongodb_url)},
+      {"modules", "SHOPFLOW_MODULES",
+       [](Settings& s, std::string_view text) {
+         s.modules = SplitList(text);
+         return !s.modules.empty();
+       }},
+      {"retryMaxAttempts", "SHOPFLOW_RETRY_MAX_ATTEMPTS",
+       IntSetter(&Settings::retry_max_attempts, 1, 20)},
+      {"retryInitialDelayMs", "SHOPFLOW_RETRY_INITIAL_DELAY_MS",
+       MillisSetter(&Settings::retry_initial_delay)},
+      {"logLevel", "SHOPFLOW_LOG_LEVEL", StringSetter(&Settings::log_level)},
+  };
+  return fields;
+}
+
+std::string ScalarText(const json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_array()) {
+    std::string joined;
+    for (const auto& item : v.get_array()) {
+      if (!joined.empty()) joined += ',';
+      joined += ScalarText(item);
+    }
+    return joined;
+  }
+  return ToJsonText(v);
+}
+
+}  // namespace
+
+Result<Settings> LoadSettings(const std::string& config_path, const EnvLookup& env) {
+  Settings settings;
+  std::vector<ErrorDetail> problems;
+  if (!config_path.empty()) {
+    std::ifstream in(config_path);
+    if (!in) return ValidationError("cannot read config file " + config_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = ParseJson(text.str());
+    if (!parsed || !parsed->is_object()) {
+      return ValidationError("config file " + config_path + " is not a JSON object");
+    }
+    for (const auto& kv : parsed->get_object()) {
+      const Field* field = nullptr;
+      for (const auto& f : Fields()) {
+        if (kv.key() == f.key) field = &f;
+      }
+      if (!field) {
+        problems.push_back({std::string(kv.key()), "is not a known setting"});
+      } else if (!field->set(settings, ScalarText(kv.value()))) {
+        problems.push_back({std::string(kv.key()), "has an invalid value"});
+      }
+    }
+  }
+  for (const auto& f : Fields()) {
+    if (auto value = env(f.env)) {
+      if (!f.set(settings, *value)) problems.push_back({f.env, "has an invalid value"});
+    }
+  }
+  if (!problems.empty()) return ValidationError("invalid settings", std::move(problems));
+  return settings;
+}
+
+}  // namespace shopflow

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.hpp"
+#include "events/envelope.hpp"
+
+namespace shopflow {
+
+/// Headers a dead-lettered message carries (both transports use these names).
+namespace dead_letter_headers {
+inline constexpr std::string_view kReason = "x-failure-reason";
+inline constexpr std::string_view kAttempts = "x-attempts";
+inline constexpr std::string_view kOriginalQueue = "x-original-queue";
+inline constexpr std::string_view kRoutingKey = "x-original-routing-key";
+inline constexpr std::string_view kFirstFailure = "x-first-failure";  // RFC 3339
+inline constexpr std::string_view kLastFailure = "x-last-failure";    // RFC 3339
+}  // namespace dead_letter_headers
+
+/// One message handed to a consumer.
+struct Delivery {
+  Envelope envelope;
+  std::string queue;        // the queue it was consumed from
+  std::string routing_key;  // as published
+  int attempt = 1;          // 1 on first delivery, n on the n-th
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  std::string_view Header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == name) return v;
+    }
+    return {};
+  }
+};
+
+/// What a handler decided about one delivery.
+struct HandlerOutcome {
+  enum class Kind { kAck, kRetry, kDeadLetter };
+  Kind kind = Kind::kAck;
+  std::string reason;
+
+  static HandlerOutcome Ack() { return {}; }
+  /// A transient failure: redeliver after backoff; dead-letter after the last attempt.
+  static HandlerOutcome Retry(std::string reason) { return {Kind::kRetry, std::move(reason)}; }
+  /// A permanent failure (poison message): dead-letter now.
+  static HandlerOutcome DeadLetter(std::string reason) {
+    return {Kind::kDeadLetter, std::move(reason)};
+  }
+};
+
+/// Called for each delivery. Runs on a bus-owned thread, never on an HTTP I/O thread and never
+/// while the bus holds a lock, so it may block on the store. An exception counts as
+/// Retry(what()).
+using EventHandler = std::function<HandlerOutcome(const Delivery&)>;
+
+struct SubscribeOptions {
+  int concurrency = 1;  // handler threads for this queue (competing consumers in-process)
+  int prefetch = 200;   // unacknowledged messages in flight (AMQP basic.qos)
+};
+
+/// Connection state for health checks.
+struct BusStatus {
+  std::string transport;  // "memory" or "amqp"
+  bool connected = false;
+  std::string detail;
+};
+
+/// The event bus (EVENTS.md): publishes envelopes to the events exchange with the routing key of
+/// their eventType, and delivers at least once to each bound queue's consumer, with retry,
+/// backoff and dead letters as described by the topology. Implementations: InMemoryEventBus
+/// (embedded default) and AmqpEventBus (RabbitMQ). All methods are thread-safe.
+class EventBus {
+ public:
+  virtual ~EventBus() = default;
+
+  /// Declares the topology (idempotently) and starts delivering to subscribed queues.
+  /// Subscriptions may be made before or after Start.
+  virtual Result<void> Start() = 0;
+  /// Stops delivering; waits (bounded) for handlers in flight. Idempotent.
+  virtual void Stop() = 0;
+
+  /// Publishes every envelope; returns once all are durably accepted (RabbitMQ: publisher
+  /// confirms; memory: enqueued). On error some may have been accepted: callers re-publish
+  /// the whole batch (consumers dedupe by messageId). Unknown eventType → kValidationFailed.
+  virtual Result<void> Publish(std::span<const Envelope> batch) = 0;
+
+  /// Puts one message straight onto `queue` (dead-letter re-drive), bypassing exchanges.
+  virtual Result<void> SendToQueue(std::string_view queue, const Envelope& envelope,
+                                   std::vector<std::pair<std::string, std::string>> headers) = 0;
+
+  /// Consumes `queue` (a module queue or a dead-letter queue) with `handler`.
+  virtual void Subscribe(std::string queue, EventHandler handler, SubscribeOptions options) = 0;
+
+  virtual BusStatus Status() const = 0;
+};
+
+}  // namespace shopflow

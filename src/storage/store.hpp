@@ -1,0 +1,129 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.hpp"
+#include "core/result.hpp"
+#include "events/envelope.hpp"
+
+namespace shopflow {
+
+/// A collection of JSON documents keyed by a string id (the seed's MongoDB collections).
+/// `indexed_fields` are top-level string fields that queries filter on; `unique_fields` are
+/// top-level fields whose values must be unique across the collection (e.g. a product's sku).
+struct CollectionSpec {
+  std::string name;
+  std::vector<std::string> indexed_fields;
+  std::vector<std::string> unique_fields;
+};
+
+/// A filter on one top-level field: equality, or a string range (ISO timestamps and ULIDs sort
+/// as strings).
+struct FieldFilter {
+  enum class Op { kEq, kGte, kLte };
+  std::string field;
+  Op op = Op::kEq;
+  std::string value;
+};
+
+/// List query: all filters must hold (AND); results ordered by id (ULIDs: creation time).
+struct FindQuery {
+  std::vector<FieldFilter> filters;
+  int64_t limit = 50;
+  int64_t offset = 0;
+  bool newest_first = true;
+};
+
+struct FoundPage {
+  std::vector<json::object> docs;
+  int64_t total = 0;  // matches ignoring limit/offset
+};
+
+/// Reads within one consistent snapshot. Not thread-safe; lives only inside Store::Read/Write.
+class ReadTransaction {
+ public:
+  virtual ~ReadTransaction() = default;
+  virtual Result<std::optional<json::object>> Get(std::string_view collection,
+                                                  std::string_view id) = 0;
+  /// The document whose `field` (a unique or indexed field) equals `value`, if any.
+  virtual Result<std::optional<json::object>> FindOne(std::string_view collection,
+                                                      std::string_view field,
+                                                      std::string_view value) = 0;
+  virtual Result<FoundPage> Find(std::string_view collection, const FindQuery& query) = 0;
+  virtual Result<int64_t> Count(std::string_view collection,
+                                std::span<const FieldFilter> filters) = 0;
+};
+
+/// Writes within one atomic unit: all of a transaction's writes, outbox rows and inbox marks
+/// commit together or not at all.
+class Transaction : public ReadTransaction {
+ public:
+  /// kConflict when the id or a unique field value already exists.
+  virtual Result<void> Insert(std::string_view collection, std::string_view id,
+                              const json::object& doc) = 0;
+  /// Replaces an existing document; kNotFound when absent; kConflict on a unique clash.
+  virtual Result<void> Replace(std::string_view collection, std::string_view id,
+                               const json::object& doc) = 0;
+  virtual Result<void> Remove(std::string_view collection, std::string_view id) = 0;
+
+  /// Transactional outbox: the event is stored with this transaction and relayed after commit.
+  virtual Result<void> AppendOutbox(const Envelope& event) = 0;
+  /// Inbox: records that `consumer` applied `message_id`. Returns false (and records nothing)
+  /// when it was already applied, so the caller skips the effect.
+  virtual Result<bool> MarkApplied(std::string_view consumer, std::string_view message_id) = 0;
+};
+
+/// One event waiting in the outbox.
+struct OutboxRecord {
+  int64_t sequence = 0;
+  Envelope event;
+};
+
+struct StoreStatus {
+  std::string backend;  // "sqlite" or "mongodb"
+  bool connected = false;
+  std::string detail;
+};
+
+using WriteFn = std::function<Result<void>(Transaction&)>;
+using ReadFn = std::function<Result<void>(ReadTransaction&)>;
+using DoneFn = std::function<void(Result<void>)>;
+
+/// The document store with transactions, outbox and inbox (ARCHITECTURE.md principle 7).
+/// Implementations: SqliteStore (embedded default) and MongoStore. Thread-safe.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// Runs `fn` in a write transaction on the store's own writer thread; commits iff `fn`
+  /// returns ok (and rolls back everything `fn` did otherwise). `done` is called exactly once,
+  /// on the writer thread, after the commit is durable or the work rolled back. Concurrent
+  /// writes may be grouped into one physical transaction, each isolated by a savepoint.
+  /// `fn` must not block on anything but the transaction it is given.
+  virtual void Write(WriteFn fn, DoneFn done) = 0;
+  /// Runs `fn` against a consistent snapshot and calls `done` (possibly inline, on the caller's
+  /// thread, when the backend's reads are in-process and fast, as SQLite's are).
+  virtual void Read(ReadFn fn, DoneFn done) = 0;
+
+  /// Oldest unsent outbox events, up to `limit`.
+  virtual Result<std::vector<OutboxRecord>> PendingOutbox(size_t limit) = 0;
+  virtual Result<void> MarkOutboxSent(std::span<const int64_t> sequences) = 0;
+  /// Called (from the writer thread) after each commit that appended outbox rows, to wake a
+  /// relay. Set once, before writes start.
+  virtual void SetOutboxListener(std::function<void()> listener) = 0;
+
+  virtual StoreStatus Status() const = 0;
+};
+
+/// Blocking conveniences for threads that may block (bus consumers, the outbox relay, tests).
+/// Never call them on an HTTP I/O thread: use the awaitable versions in storage/await.hpp.
+Result<void> WriteAndWait(Store& store, WriteFn fn);
+Result<void> ReadAndWait(Store& store, ReadFn fn);
+
+}  // namespace shopflow
