@@ -1,10 +1,49 @@
 // The shopflow command line: `shopflow serve` runs the system; see --help.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 
+#include "app/application.hpp"
 #include "app/settings_loader.hpp"
+
+namespace {
+
+int Serve(shopflow::Settings settings) {
+  // Block the shutdown signals before any thread starts, so every thread inherits the mask
+  // and only the sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  spdlog::set_level(spdlog::level::from_str(settings.log_level));
+  auto app = shopflow::Application::Create(settings);
+  if (!app) {
+    spdlog::error("start-up failed: {}", app.error().message);
+    return 1;
+  }
+  auto port = (*app)->Start();
+  if (!port) {
+    spdlog::error("start-up failed: {}", port.error().message);
+    return 1;
+  }
+  std::cout << "shopflow " << SHOPFLOW_VERSION << " listening on http://" << settings.host << ":"
+            << *port << "  (bus: " << (settings.rabbitmq_url.empty() ? "embedded" : "rabbitmq")
+            << ", store: "
+            << (settings.mongodb_url.empty() ? "sqlite in " + settings.data_dir : "mongodb") << ")"
+            << std::endl;
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
+  (*app)->Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"shopflow: an event-driven e-commerce backend on RabbitMQ"};
@@ -16,7 +55,8 @@ int main(int argc, char** argv) {
   std::optional<int> port;
   std::optional<std::string> data_dir;
   serve->add_option("--config", config_path, "JSON config file (see config/shopflow.example.json)");
-  serve->add_option("--port", port, "HTTP port (overrides PORT; 0 picks a free one)");
+  serve->add_option("--port", port, "HTTP port (overrides PORT; 0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
   serve->add_option("--data-dir", data_dir, "Data directory (overrides SHOPFLOW_DATA_DIR)");
 
   CLI11_PARSE(cli, argc, argv);
@@ -24,12 +64,11 @@ int main(int argc, char** argv) {
   auto settings = shopflow::LoadSettings(config_path, shopflow::ProcessEnvironment());
   if (!settings) {
     std::cerr << "shopflow: " << settings.error().message << "\n";
-    for (const auto& d : settings.error().details) std::cerr << "  " << d.field << " " << d.issue << "\n";
+    for (const auto& d : settings.error().details)
+      std::cerr << "  " << d.field << " " << d.issue << "\n";
     return 2;
   }
   if (port) settings->port = *port;
   if (data_dir) settings->data_dir = *data_dir;
-  spdlog::info("shopflow {} would listen on http://{}:{}", SHOPFLOW_VERSION, settings->host,
-               settings->port);
-  return 0;
+  return Serve(std::move(*settings));
 }

@@ -49,13 +49,19 @@ Result<json::object> JsonObjectBody(const ApiRequest& request) {
                  [](unsigned char c) { return std::tolower(c); });
   while (!lowered.empty() && lowered.back() == ' ') lowered.pop_back();
   if (lowered != "application/json" && !(lowered.size() > 5 && lowered.ends_with("+json"))) {
-    return Error{ErrorCode::kUnsupportedMediaType,
-                 "Content-Type must be application/json", {}};
+    return Error{ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json", {}};
   }
   auto parsed = ParseJson(request.body);
   if (!parsed) return std::move(parsed).error();
   if (!parsed->is_object()) return ValidationError("request body must be a JSON object");
   return std::move(parsed->get_object());
+}
+
+RequestContext ContextOf(const ApiRequest& request) {
+  RequestContext context;
+  context.correlation_id = request.correlation_id;
+  context.idempotency_key = std::string(request.Header("idempotency-key").value_or(""));
+  return context;
 }
 
 namespace {
@@ -92,10 +98,8 @@ Result<Page> ReadPage(const ApiRequest& request) {
 }
 
 json::value ListBody(json::array data, int64_t total, const Page& page) {
-  return json::object{{"data", std::move(data)},
-                      {"total", total},
-                      {"limit", page.limit},
-                      {"offset", page.offset}};
+  return json::object{
+      {"data", std::move(data)}, {"total", total}, {"limit", page.limit}, {"offset", page.offset}};
 }
 
 }  // namespace shopflow

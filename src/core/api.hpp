@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <optional>
 #include <string>
@@ -7,9 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/awaitable.hpp>
-
 #include "core/json.hpp"
+#include "core/request_context.hpp"
 #include "core/result.hpp"
 
 namespace shopflow {
@@ -37,7 +37,7 @@ struct ApiRequest {
 /// A transport-neutral response: either a JSON body or raw bytes with a content type.
 struct ApiResponse {
   int status = 200;
-  json::value body;             // serialized as JSON unless raw_body is set
+  json::value body;  // serialized as JSON unless raw_body is set
   std::optional<std::string> raw_body;
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
@@ -66,6 +66,9 @@ ApiResponse ToResponse(const Result<T>& result, int status = 200) {
 /// The request body as a JSON object: 415 unless the content type is JSON, 400 malformed_json
 /// if it does not parse, 400 validation_failed if it is not an object.
 Result<json::object> JsonObjectBody(const ApiRequest& request);
+
+/// The use-case context of a request: its correlation id and Idempotency-Key header.
+RequestContext ContextOf(const ApiRequest& request);
 
 /// Pagination of list endpoints (API.md "Lists"): limit default 50, max 500; offset >= 0.
 struct Page {

@@ -14,17 +14,21 @@ ApiRequest Request(std::string content_type, std::string body) {
 }
 
 TEST(JsonObjectBody, ChecksMediaTypeSyntaxAndShape) {
-  EXPECT_EQ(JsonObjectBody(Request("text/plain", "{}")).error().code, ErrorCode::kUnsupportedMediaType);
-  EXPECT_EQ(JsonObjectBody(Request("application/json", "{")).error().code, ErrorCode::kMalformedJson);
-  EXPECT_EQ(JsonObjectBody(Request("application/json", "[]")).error().code, ErrorCode::kValidationFailed);
+  EXPECT_EQ(JsonObjectBody(Request("text/plain", "{}")).error().code,
+            ErrorCode::kUnsupportedMediaType);
+  EXPECT_EQ(JsonObjectBody(Request("application/json", "{")).error().code,
+            ErrorCode::kMalformedJson);
+  EXPECT_EQ(JsonObjectBody(Request("application/json", "[]")).error().code,
+            ErrorCode::kValidationFailed);
   EXPECT_TRUE(JsonObjectBody(Request("Application/JSON; charset=utf-8", "{}")));
 }
 
 TEST(ErrorResponse, HasTheContractShape) {
   auto r = ErrorResponse(ValidationError("bad", {{"x", "is required"}}));
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(ToJsonText(r.body),
-            R"({"error":{"code":"validation_failed","message":"bad","details":[{"field":"x","issue":"is required"}]}})");
+  EXPECT_EQ(
+      ToJsonText(r.body),
+      R"({"error":{"code":"validation_failed","message":"bad","details":[{"field":"x","issue":"is required"}]}})");
 }
 
 TEST(ReadPage, DefaultsAndBounds) {

@@ -117,7 +117,8 @@ std::optional<TimePoint> ParseRfc3339(std::string_view text) {
     }
   }
   if (pos != text.size()) return std::nullopt;
-  const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
   return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::seconds(secs) +
                                                         std::chrono::nanoseconds(nanos)));

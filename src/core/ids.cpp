@@ -5,8 +5,7 @@ namespace {
 constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 }
 
-UlidGenerator::UlidGenerator(const Clock& clock)
-    : clock_(clock), random_(std::random_device{}()) {}
+UlidGenerator::UlidGenerator(const Clock& clock) : clock_(clock), random_(std::random_device{}()) {}
 
 std::string UlidGenerator::Next() {
   std::lock_guard lock(mutex_);

@@ -1,10 +1,9 @@
 #include "core/json.hpp"
 
 #include <algorithm>
-#include <charconv>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 
 namespace shopflow {
 
@@ -13,7 +12,8 @@ Result<json::value> ParseJson(std::string_view text, JsonLimits limits) {
   json::parse_options options;
   options.max_depth = limits.max_depth;
   json::value value = json::parse(text, ec, {}, options);
-  if (ec) return Error{ErrorCode::kMalformedJson, "request body is not valid JSON: " + ec.message(), {}};
+  if (ec)
+    return Error{ErrorCode::kMalformedJson, "request body is not valid JSON: " + ec.message(), {}};
   return value;
 }
 
@@ -21,10 +21,18 @@ namespace {
 
 void Append(std::string& out, const json::value& value) {
   switch (value.kind()) {
-    case json::kind::null: out += "null"; break;
-    case json::kind::bool_: out += value.get_bool() ? "true" : "false"; break;
-    case json::kind::int64: out += std::to_string(value.get_int64()); break;
-    case json::kind::uint64: out += std::to_string(value.get_uint64()); break;
+    case json::kind::null:
+      out += "null";
+      break;
+    case json::kind::bool_:
+      out += value.get_bool() ? "true" : "false";
+      break;
+    case json::kind::int64:
+      out += std::to_string(value.get_int64());
+      break;
+    case json::kind::uint64:
+      out += std::to_string(value.get_uint64());
+      break;
     case json::kind::double_: {
       const double d = value.get_double();
       if (!std::isfinite(d)) {
@@ -36,7 +44,9 @@ void Append(std::string& out, const json::value& value) {
       out.append(buf, res.ptr);
       break;
     }
-    case json::kind::string: out += json::serialize(value.get_string()); break;
+    case json::kind::string:
+      out += json::serialize(value.get_string());
+      break;
     case json::kind::array: {
       out += '[';
       bool first = true;
@@ -140,7 +150,8 @@ std::optional<std::string> CheckString(BodyReader& r, std::string_view field, co
     return std::nullopt;
   }
   std::string s(v.get_string());
-  const bool blank = std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
+  const bool blank =
+      std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
   if (blank) {
     r.Fail(field, "must not be empty");
     return std::nullopt;

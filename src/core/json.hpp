@@ -1,13 +1,12 @@
 #pragma once
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
 
 #include "core/money.hpp"
 #include "core/result.hpp"
@@ -27,7 +26,8 @@ Result<json::value> ParseJson(std::string_view text, JsonLimits limits = {});
 std::string ToJsonText(const json::value& value);
 
 /// Convenience accessors that tolerate absence and wrong types (for trusted, stored documents).
-std::string GetString(const json::object& obj, std::string_view key, std::string_view fallback = "");
+std::string GetString(const json::object& obj, std::string_view key,
+                      std::string_view fallback = "");
 int64_t GetInt(const json::object& obj, std::string_view key, int64_t fallback = 0);
 Money GetMoney(const json::object& obj, std::string_view key);
 const json::object* GetObject(const json::object& obj, std::string_view key);

@@ -21,7 +21,8 @@ TEST(ParseJson, BoundsNestingDepth) {
 }
 
 TEST(ToJsonText, WritesShortestDoublesAndEscapes) {
-  json::value v = json::object{{"p", 19.99}, {"s", "a\"b"}, {"n", nullptr}, {"l", json::array{1, true}}};
+  json::value v =
+      json::object{{"p", 19.99}, {"s", "a\"b"}, {"n", nullptr}, {"l", json::array{1, true}}};
   EXPECT_EQ(ToJsonText(v), R"({"p":19.99,"s":"a\"b","n":null,"l":[1,true]})");
 }
 

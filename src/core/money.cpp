@@ -1,8 +1,7 @@
 #include "core/money.hpp"
 
-#include <cmath>
-
 #include <boost/json/value.hpp>
+#include <cmath>
 
 namespace shopflow {
 

@@ -1,10 +1,9 @@
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <compare>
 #include <cstdint>
 #include <optional>
-
-#include <boost/json/fwd.hpp>
 
 namespace shopflow {
 
@@ -23,7 +22,10 @@ class Money {
   constexpr Money operator+(Money other) const { return Money(cents_ + other.cents_); }
   constexpr Money operator-(Money other) const { return Money(cents_ - other.cents_); }
   constexpr Money operator*(int64_t factor) const { return Money(cents_ * factor); }
-  constexpr Money& operator+=(Money other) { cents_ += other.cents_; return *this; }
+  constexpr Money& operator+=(Money other) {
+    cents_ += other.cents_;
+    return *this;
+  }
   constexpr auto operator<=>(const Money&) const = default;
 
  private:

@@ -10,11 +10,11 @@ namespace shopflow {
 /// environment < command line; modules receive only the parts they need.
 struct Settings {
   // HTTP
-  std::string host = "127.0.0.1";  // SHOPFLOW_HOST
-  int port = 3000;                 // PORT
-  size_t max_body_bytes = 1 << 20;  // SHOPFLOW_MAX_BODY_BYTES
+  std::string host = "127.0.0.1";                 // SHOPFLOW_HOST
+  int port = 3000;                                // PORT
+  size_t max_body_bytes = 1 << 20;                // SHOPFLOW_MAX_BODY_BYTES
   std::chrono::milliseconds read_timeout{30000};  // SHOPFLOW_READ_TIMEOUT_MS
-  int http_threads = 1;  // SHOPFLOW_HTTP_THREADS
+  int http_threads = 1;                           // SHOPFLOW_HTTP_THREADS
 
   // Storage and transport
   std::string data_dir = "./data";  // SHOPFLOW_DATA_DIR
@@ -25,7 +25,7 @@ struct Settings {
   std::vector<std::string> modules = {"orders", "payments", "inventory", "notifications"};
 
   // Retry policy of consumers.
-  int retry_max_attempts = 5;                          // SHOPFLOW_RETRY_MAX_ATTEMPTS
+  int retry_max_attempts = 5;                           // SHOPFLOW_RETRY_MAX_ATTEMPTS
   std::chrono::milliseconds retry_initial_delay{1000};  // SHOPFLOW_RETRY_INITIAL_DELAY_MS
 
   std::string log_level = "info";  // SHOPFLOW_LOG_LEVEL

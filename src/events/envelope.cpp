@@ -25,7 +25,8 @@ json::object EnvelopeToJson(const Envelope& e) {
                         {"version", e.metadata.version},
                         {"retryCount", e.metadata.retry_count}};
   if (!e.metadata.causation_id.empty()) metadata["causationId"] = e.metadata.causation_id;
-  return json::object{{"eventType", e.event_type}, {"data", e.data}, {"metadata", std::move(metadata)}};
+  return json::object{
+      {"eventType", e.event_type}, {"data", e.data}, {"metadata", std::move(metadata)}};
 }
 
 std::string SerializeEnvelope(const Envelope& e) { return ToJsonText(EnvelopeToJson(e)); }
@@ -38,7 +39,8 @@ Result<Envelope> EnvelopeFromJson(const json::object& obj) {
   }
   e.event_type = std::string(type->get_string());
   if (const auto* data = obj.if_contains("data")) {
-    if (!data->is_object()) return ValidationError("event data must be an object", {{"data", "must be an object"}});
+    if (!data->is_object())
+      return ValidationError("event data must be an object", {{"data", "must be an object"}});
     e.data = data->get_object();
   }
   const auto* md = GetObject(obj, "metadata");

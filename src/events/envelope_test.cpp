@@ -30,14 +30,16 @@ TEST(Envelope, WireShapeHasTheContractFieldNames) {
   ASSERT_TRUE(obj.contains("eventType"));
   ASSERT_TRUE(obj.contains("data"));
   const auto& md = obj.at("metadata").as_object();
-  for (const char* key : {"messageId", "source", "correlationId", "timestamp", "version", "retryCount"}) {
+  for (const char* key :
+       {"messageId", "source", "correlationId", "timestamp", "version", "retryCount"}) {
     EXPECT_TRUE(md.contains(key)) << key;
   }
   EXPECT_FALSE(md.contains("causationId"));  // omitted when there is no cause
 }
 
 TEST(Envelope, AcceptsUnknownFieldsRejectsMissingOnes) {
-  EXPECT_TRUE(ParseEnvelope(R"({"eventType":"X","data":{},"metadata":{"messageId":"m"},"extra":1})"));
+  EXPECT_TRUE(
+      ParseEnvelope(R"({"eventType":"X","data":{},"metadata":{"messageId":"m"},"extra":1})"));
   EXPECT_EQ(ParseEnvelope("{").error().code, ErrorCode::kMalformedJson);
   EXPECT_EQ(ParseEnvelope(R"({"data":{},"metadata":{"messageId":"m"}})").error().code,
             ErrorCode::kValidationFailed);

@@ -25,9 +25,11 @@ inline constexpr std::string_view kLastFailure = "x-last-failure";    // RFC 333
 /// One message handed to a consumer.
 struct Delivery {
   Envelope envelope;
-  std::string queue;        // the queue it was consumed from
-  std::string routing_key;  // as published
-  int attempt = 1;          // 1 on first delivery, n on the n-th
+  std::string queue;  // the queue it was consumed from
+  /// The publisher's routing key, also after retries and dead-lettering (transports keep it in
+  /// the x-original-routing-key header rather than exposing the retry or dead-letter key).
+  std::string routing_key;
+  int attempt = 1;  // 1 on first delivery, n on the n-th
   std::vector<std::pair<std::string, std::string>> headers;
 
   std::string_view Header(std::string_view name) const {
@@ -81,7 +83,9 @@ class EventBus {
   /// Declares the topology (idempotently) and starts delivering to subscribed queues.
   /// Subscriptions may be made before or after Start.
   virtual Result<void> Start() = 0;
-  /// Stops delivering; waits (bounded) for handlers in flight. Idempotent.
+  /// Stops delivering and waits for handlers in flight to return (handlers are expected to be
+  /// short; the bus cannot abandon a running one safely). Idempotent. Must not be called from
+  /// inside a handler (it would wait for itself).
   virtual void Stop() = 0;
 
   /// Publishes every envelope; returns once all are durably accepted (RabbitMQ: publisher
@@ -93,7 +97,8 @@ class EventBus {
   virtual Result<void> SendToQueue(std::string_view queue, const Envelope& envelope,
                                    std::vector<std::pair<std::string, std::string>> headers) = 0;
 
-  /// Consumes `queue` (a module queue or a dead-letter queue) with `handler`.
+  /// Consumes `queue` (a module queue or a dead-letter queue) with `handler`. An unknown queue,
+  /// an empty handler or concurrency < 1 are programming errors: throws std::invalid_argument.
   virtual void Subscribe(std::string queue, EventHandler handler, SubscribeOptions options) = 0;
 
   virtual BusStatus Status() const = 0;

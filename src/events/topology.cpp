@@ -8,16 +8,19 @@ namespace shopflow {
 
 std::string_view ExchangeKindName(ExchangeKind kind) {
   switch (kind) {
-    case ExchangeKind::kTopic: return "topic";
-    case ExchangeKind::kFanout: return "fanout";
-    case ExchangeKind::kDirect: return "direct";
+    case ExchangeKind::kTopic:
+      return "topic";
+    case ExchangeKind::kFanout:
+      return "fanout";
+    case ExchangeKind::kDirect:
+      return "direct";
   }
   return "topic";
 }
 
 std::chrono::milliseconds RetryPolicy::DelayAfter(int failures) const {
-  const double base = static_cast<double>(initial_delay.count()) *
-                      std::pow(multiplier, std::max(0, failures - 1));
+  const double base =
+      static_cast<double>(initial_delay.count()) * std::pow(multiplier, std::max(0, failures - 1));
   const double capped = std::min(base, static_cast<double>(max_delay.count()));
   return std::chrono::milliseconds(static_cast<int64_t>(capped));
 }
@@ -104,9 +107,15 @@ std::vector<std::string> Topology::Route(std::string_view exchange,
       if (b.source != name) continue;
       bool match = false;
       switch (ex->kind) {
-        case ExchangeKind::kFanout: match = true; break;
-        case ExchangeKind::kDirect: match = b.routing_key == routing_key; break;
-        case ExchangeKind::kTopic: match = TopicMatches(b.routing_key, routing_key); break;
+        case ExchangeKind::kFanout:
+          match = true;
+          break;
+        case ExchangeKind::kDirect:
+          match = b.routing_key == routing_key;
+          break;
+        case ExchangeKind::kTopic:
+          match = TopicMatches(b.routing_key, routing_key);
+          break;
       }
       if (!match) continue;
       if (b.destination_is_exchange) {
@@ -153,7 +162,7 @@ Topology DefaultTopology(const RetryPolicy& retry) {
       QueueSpec tier{"retry." + m.module + ".queue." + std::to_string(i), QueueRole::kRetry,
                      m.module};
       tier.message_ttl = retry.DelayAfter(i);
-      tier.dead_letter_exchange = "";  // the default exchange...
+      tier.dead_letter_exchange = "";          // the default exchange...
       tier.dead_letter_routing_key = m.queue;  // ...straight back into the module queue
       m.retry_queues.push_back(tier.name);
       t.bindings.push_back({t.retry_exchange, tier.name, false, tier.name});
@@ -178,8 +187,8 @@ Topology DefaultTopology(const RetryPolicy& retry) {
   bind("inventory.events.queue", "payment.*");
   // Notifications hear the events they act on through the fanout exchange (EVENTS.md).
   t.bindings.push_back({t.notifications_exchange, "notifications.events.queue", false, ""});
-  for (const char* key : {"order.created", "order.failed", "payment.succeeded",
-                          "inventory.low_stock"}) {
+  for (const char* key :
+       {"order.created", "order.failed", "payment.succeeded", "inventory.low_stock"}) {
     t.bindings.push_back({t.events_exchange, t.notifications_exchange, true, key});
   }
   return t;

@@ -1,7 +1,7 @@
 #include "events/topology.hpp"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "events/event_types.hpp"
 
@@ -52,14 +52,20 @@ TEST(DefaultTopology, RoutesEventsLikeEventsMd) {
 
 TEST(DefaultTopology, EveryConsumerOfEventsMdIsReached) {
   const Topology t = DefaultTopology();
-  struct Expect { std::string_view type; std::string_view queue; };
-  const Expect expectations[] = {
-      {events::kOrderCreated, "payments.events.queue"}, {events::kOrderCancelled, "payments.events.queue"},
-      {events::kOrderFailed, "payments.events.queue"},  {events::kOrderConfirmed, "inventory.events.queue"},
-      {events::kPaymentRefunded, "orders.events.queue"}, {events::kInventoryError, "orders.events.queue"},
-      {events::kLowStockAlert, "notifications.events.queue"}};
+  struct Expect {
+    std::string_view type;
+    std::string_view queue;
+  };
+  const Expect expectations[] = {{events::kOrderCreated, "payments.events.queue"},
+                                 {events::kOrderCancelled, "payments.events.queue"},
+                                 {events::kOrderFailed, "payments.events.queue"},
+                                 {events::kOrderConfirmed, "inventory.events.queue"},
+                                 {events::kPaymentRefunded, "orders.events.queue"},
+                                 {events::kInventoryError, "orders.events.queue"},
+                                 {events::kLowStockAlert, "notifications.events.queue"}};
   for (const auto& e : expectations) {
-    EXPECT_THAT(t.Route(t.events_exchange, *RoutingKeyFor(e.type)), ::testing::Contains(e.queue)) << e.type;
+    EXPECT_THAT(t.Route(t.events_exchange, *RoutingKeyFor(e.type)), ::testing::Contains(e.queue))
+        << e.type;
   }
 }
 

@@ -1,34 +1,50 @@
 #include "storage/await.hpp"
 
-#include <memory>
-
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <memory>
+#include <mutex>
+#include <optional>
 
 namespace shopflow {
 namespace asio = boost::asio;
 
 namespace {
 
+// The store calls back on its own thread. The coroutine waits on a timer of its own executor
+// that the callback cancels through post(): the coroutine is always resumed on its executor,
+// and no Asio handler object is ever touched or destroyed on the store's thread.
+struct Rendezvous {
+  explicit Rendezvous(const asio::any_io_executor& executor)
+      : timer(executor, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer timer;
+  std::mutex mutex;
+  std::optional<Result<void>> result;
+};
+
 template <class Start>
 asio::awaitable<Result<void>> Suspend(Start start) {
-  auto executor = co_await asio::this_coro::executor;
-  // The completion handler is resumed through post() on the coroutine's executor, so the
-  // store's thread never runs coroutine code and an inline `done` does not recurse.
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<void>)>(
-      [start = std::move(start), executor](auto handler) mutable {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        start([shared, executor](Result<void> result) mutable {
-          asio::post(executor, [shared, result = std::move(result)]() mutable {
-            (*shared)(std::move(result));
-          });
-        });
-      },
-      asio::use_awaitable);
+  auto state = std::make_shared<Rendezvous>(co_await asio::this_coro::executor);
+  start([state](Result<void> result) {
+    {
+      std::lock_guard lock(state->mutex);
+      state->result = std::move(result);
+    }
+    // Runs on the coroutine's executor (a strand: the timer is never touched concurrently).
+    // Moving the expiry into the past ends a pending wait and makes a later one return at once.
+    asio::post(state->timer.get_executor(),
+               [state] { state->timer.expires_at(asio::steady_timer::time_point::min()); });
+  });
+  {
+    std::lock_guard lock(state->mutex);
+    if (state->result) co_return std::move(*state->result);
+  }
+  co_await state->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  std::lock_guard lock(state->mutex);
+  co_return std::move(*state->result);
 }
 
 }  // namespace

@@ -1,0 +1,127 @@
+#include "app/application.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "app/inventory_catalog.hpp"
+#include "http/http_server.hpp"
+#include "inventory/inventory_routes.hpp"
+#include "inventory/product_service.hpp"
+#include "monitor/health.hpp"
+#include "orders/order_routes.hpp"
+#include "orders/order_service.hpp"
+#include "storage/outbox_relay.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+#include "transport/memory/in_memory_event_bus.hpp"
+
+namespace shopflow {
+
+struct Application::Parts {
+  Settings settings;
+  const Clock* clock = nullptr;
+  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<InMemoryEventBus> bus;
+  std::unique_ptr<OutboxRelay> relay;
+  std::unique_ptr<inventory::ProductService> products;
+  std::unique_ptr<InventoryCatalog> catalog;
+  std::unique_ptr<orders::OrderService> orders;
+  monitor::HealthSources health;
+  std::unique_ptr<HttpServer> http;
+  std::atomic<bool> ready{false};
+  bool started = false;
+  bool stopped = false;
+  int port = 0;
+};
+
+Application::Application(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Application::~Application() { Stop(); }
+
+Result<std::unique_ptr<Application>> Application::Create(Settings settings, const Clock& clock) {
+  auto p = std::make_unique<Parts>();
+  p->clock = &clock;
+
+  std::vector<CollectionSpec> collections = inventory::ProductService::Collections();
+  for (auto& c : orders::OrderService::Collections()) collections.push_back(std::move(c));
+
+  std::error_code ec;
+  std::filesystem::create_directories(settings.data_dir, ec);
+  if (ec) {
+    return UnavailableError("cannot create data directory " + settings.data_dir + ": " +
+                            ec.message());
+  }
+  SqliteStoreOptions store_options;
+  store_options.path = (std::filesystem::path(settings.data_dir) / "shopflow.db").string();
+  store_options.collections = collections;
+  auto store = SqliteStore::Open(std::move(store_options));
+  if (!store) return std::move(store).error();
+  p->store = std::move(*store);
+
+  RetryPolicy retry;
+  retry.max_attempts = settings.retry_max_attempts;
+  retry.initial_delay = settings.retry_initial_delay;
+  p->bus = std::make_unique<InMemoryEventBus>(DefaultTopology(retry), clock);
+  p->relay = std::make_unique<OutboxRelay>(*p->store, *p->bus, OutboxRelayOptions{});
+
+  p->products = std::make_unique<inventory::ProductService>(*p->store, clock);
+  p->catalog = std::make_unique<InventoryCatalog>(*p->products);
+  p->orders = std::make_unique<orders::OrderService>(*p->store, *p->catalog, clock);
+
+  Parts* raw = p.get();
+  p->health.store = p->store.get();
+  p->health.bus = p->bus.get();
+  p->health.modules = settings.modules;
+  p->health.version = SHOPFLOW_VERSION;
+  p->health.started_at = clock.Now();
+  p->health.clock = &clock;
+  p->health.ready = [raw] { return raw->ready.load(); };
+
+  std::vector<Route> routes = monitor::HealthRoutes(p->health);
+  for (auto& r : inventory::InventoryRoutes(*p->products)) routes.push_back(std::move(r));
+  for (auto& r : orders::OrderRoutes(*p->orders)) routes.push_back(std::move(r));
+
+  HttpServerOptions http_options;
+  http_options.host = settings.host;
+  http_options.port = settings.port;
+  http_options.threads = settings.http_threads;
+  http_options.max_body_bytes = settings.max_body_bytes;
+  http_options.read_timeout = settings.read_timeout;
+  p->http = std::make_unique<HttpServer>(http_options, std::move(routes));
+  p->settings = std::move(settings);
+  return std::unique_ptr<Application>(new Application(std::move(p)));
+}
+
+Result<int> Application::Start() {
+  auto& p = *parts_;
+  if (p.started) return p.port;
+  if (auto bus = p.bus->Start(); !bus) return std::move(bus).error();
+  p.relay->Start();
+  auto port = p.http->Start();
+  if (!port) {
+    p.relay->Stop();
+    p.bus->Stop();
+    return std::move(port).error();
+  }
+  p.port = *port;
+  p.started = true;
+  p.ready = true;
+  return p.port;
+}
+
+void Application::Stop() {
+  auto& p = *parts_;
+  if (p.stopped) return;
+  p.stopped = true;
+  p.ready = false;
+  // Reverse of start: no new requests, then no new deliveries, then flush what was written.
+  if (p.http) p.http->Stop();
+  if (p.bus) p.bus->Stop();
+  if (p.relay) p.relay->Stop();
+}
+
+int Application::port() const { return parts_->port; }
+EventBus& Application::bus() { return *parts_->bus; }
+Store& Application::store() { return *parts_->store; }
+
+}  // namespace shopflow

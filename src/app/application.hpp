@@ -1,0 +1,43 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "core/settings.hpp"
+
+namespace shopflow {
+
+class EventBus;
+class Store;
+
+/// The composition root (ARCHITECTURE.md principle 9): builds the store, the bus, the modules
+/// and the HTTP server from typed settings, starts them in dependency order (consumers and the
+/// listener last) and stops them in reverse. Not thread-safe: one owner calls Start and Stop.
+class Application {
+ public:
+  /// Builds everything; start-up failures (unwritable data directory, bad settings) are values.
+  static Result<std::unique_ptr<Application>> Create(Settings settings,
+                                                     const Clock& clock = SystemClock::Instance());
+  ~Application();
+  Application(const Application&) = delete;
+  Application& operator=(const Application&) = delete;
+
+  /// Starts the relay, consumers and the HTTP listener; returns the bound port.
+  Result<int> Start();
+  /// Graceful: stops accepting HTTP, drains in-flight requests and handlers, flushes the
+  /// outbox relay, closes the store. Idempotent.
+  void Stop();
+
+  int port() const;
+  EventBus& bus();
+  Store& store();
+
+ private:
+  struct Parts;
+  explicit Application(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace shopflow

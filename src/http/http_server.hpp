@@ -1,0 +1,90 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/api.hpp"
+#include "core/result.hpp"
+
+namespace shopflow {
+
+/// Settings of an HttpServer (app/ fills them from Settings).
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";      // an address or a name resolved at Start()
+  int port = 0;                        // 0: an ephemeral port, reported by Start()
+  int threads = 1;                     // I/O threads running the server's own io_context
+  size_t max_body_bytes = 1 << 20;     // larger bodies → 413 payload_too_large
+  size_t max_header_bytes = 16 << 10;  // request line + headers; larger → 413 as well
+  /// Limit for receiving one request (from its first byte) and for sending one response; also
+  /// how long a new connection may stay silent. On expiry the connection is closed silently.
+  std::chrono::milliseconds read_timeout{30000};
+  /// How long a keep-alive connection may wait for its next request.
+  std::chrono::milliseconds idle_timeout{60000};
+  /// How long Stop() lets in-flight requests finish before it cuts them off.
+  std::chrono::milliseconds shutdown_grace{5000};
+};
+
+/// The HTTP/1.1 server of shopflow: serves an explicit route table of transport-neutral
+/// handlers (core/api.hpp) over Boost.Beast, one coroutine and one strand per connection, with
+/// keep-alive, request limits, X-Correlation-Id handling and the API.md error shape for every
+/// failure it answers itself (404, 405, 400, 413, 500).
+///
+/// Handlers run on the connection's strand: they may co_await anything that resumes on the
+/// coroutine's executor, and must never block the thread (ARCHITECTURE.md principle 3). An
+/// exception escaping a handler becomes a 500 "internal" answer and is logged; the server stays
+/// up. Handler objects (and whatever they reference) must outlive Stop().
+///
+/// Lifecycle and thread-safety: configure (AddRoutes, SetFallback), then Start() once, then
+/// Stop() (or destroy). Configuration calls and Start/Stop come from one controlling thread
+/// and are not thread-safe with each other; Stop() must not be called from a handler (it joins
+/// the I/O threads; it throws std::logic_error if it is).
+///
+/// Extension points for the composition root: AddRoutes() for routes that exist only in the
+/// assembled process (health, metrics, OpenAPI), SetFallback() for requests no route matches
+/// (static files of the dashboard). A WebSocket upgrade (/ws) is meant to be added inside
+/// src/http as a hook the connection loop consults before routing, handing over the stream;
+/// it stays out of this header so that no Beast type leaks to other modules.
+class HttpServer {
+ public:
+  /// Builds the route table; throws std::invalid_argument on a malformed or duplicate route.
+  /// Does not touch the network.
+  HttpServer(HttpServerOptions options, std::vector<Route> routes);
+  /// Stops the server if it is running (see Stop()).
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Adds routes, with the same checks as the constructor. Only before Start(); afterwards it
+  /// throws std::logic_error.
+  void AddRoutes(std::vector<Route> routes);
+  /// Serves requests whose path matches no route (instead of the 404 answer), e.g. static
+  /// files. It is not consulted for 405 (the path exists with other methods). Only before
+  /// Start(); afterwards it throws std::logic_error.
+  void SetFallback(ApiHandler handler);
+
+  /// Binds, listens and starts the I/O threads; returns the bound port. A failure to resolve,
+  /// bind or listen is a value: kUnavailable "cannot listen on host:port: reason" (the server
+  /// may then be started again). Calling it while running or after Stop() throws
+  /// std::logic_error.
+  Result<int> Start();
+
+  /// Graceful stop: stops accepting, closes idle keep-alive connections, lets requests in
+  /// flight finish (their answers carry "Connection: close") for up to shutdown_grace, then
+  /// closes whatever is left, abandons handlers still suspended, and joins the I/O threads.
+  /// Blocks until done. Idempotent; a no-op before Start().
+  void Stop();
+
+  /// The bound port while running (and after Stop()), 0 before Start().
+  int port() const;
+  /// True from the moment Stop() begins: a readiness probe can report "draining". Thread-safe.
+  bool stopping() const;
+
+ private:
+  class Runtime;  // everything that needs Asio/Beast, defined in http_server.cpp
+  std::unique_ptr<Runtime> runtime_;
+};
+
+}  // namespace shopflow

@@ -1,0 +1,96 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/result.hpp"
+#include "events/event_bus.hpp"
+#include "storage/store.hpp"
+
+namespace shopflow {
+
+struct OutboxRelayOptions {
+  /// Most events read, published and marked sent per round trip.
+  size_t batch_size = 256;
+  /// Safety net: how often the outbox is polled when no listener wake-up arrives.
+  std::chrono::milliseconds poll_interval{500};
+  /// The first retry delay after a failure; doubled per consecutive failure up to max_backoff.
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{5000};
+  /// Start() installs the relay as the store's outbox listener (Store::SetOutboxListener). Turn
+  /// off when the composition root wires the listener itself and calls Notify().
+  bool register_listener = true;
+};
+
+struct OutboxRelayStats {
+  uint64_t relayed = 0;           // events published successfully (re-sends count again)
+  uint64_t publish_failures = 0;  // failed EventBus::Publish calls
+  uint64_t store_failures = 0;    // failed PendingOutbox / MarkOutboxSent calls
+  std::string last_error;         // the latest failure's message; "" if none yet
+};
+
+/// Moves committed outbox events to the bus (ARCHITECTURE.md principle 7): reads the oldest
+/// unsent events, publishes them (EventBus::Publish returns once they are durably accepted),
+/// then marks them sent. Delivery is at least once: when publishing or marking fails the same
+/// rows are published again after an exponential backoff, with the same messageIds, and
+/// consumers dedupe through their inbox. Events are published in outbox (commit) order.
+///
+/// One relay thread. It wakes on Notify() (by default wired to the store's outbox listener by
+/// Start), or every poll_interval, and on Start first drains whatever a previous process left
+/// unsent.
+///
+/// Lifetime: `store` and `bus` must outlive the relay. The listener Start() installs stays
+/// valid after the relay is destroyed (it only touches state shared with it), so the store may
+/// outlive the relay. Start/Stop are called by one owner thread; Notify, Stats and Backlog are
+/// thread-safe.
+class OutboxRelay {
+ public:
+  OutboxRelay(Store& store, EventBus& bus, OutboxRelayOptions options = {});
+  /// Stops (see Stop).
+  ~OutboxRelay();
+  OutboxRelay(const OutboxRelay&) = delete;
+  OutboxRelay& operator=(const OutboxRelay&) = delete;
+
+  /// Installs the outbox listener (unless disabled) and starts the relay thread, which begins
+  /// by draining the backlog. Calling it again, or after Stop, does nothing.
+  void Start();
+  /// Wakes the thread and joins it. Waits never outlast a wake-up, so Stop takes at most as
+  /// long as the store or bus call in flight. Events read but not yet marked sent stay in the
+  /// outbox and are re-sent by the next relay. Idempotent.
+  void Stop();
+  /// Asks the relay to look at the outbox now (cheap; callable from the store's writer thread).
+  void Notify();
+
+  OutboxRelayStats Stats() const;
+  /// Unsent events, counting at most `cap` (reads them through Store::PendingOutbox).
+  Result<size_t> Backlog(size_t cap = 10'000) const;
+
+ private:
+  struct Signal;
+  enum class DrainOutcome { kEmpty, kFailed, kStopped };
+
+  void Run();
+  DrainOutcome Drain();
+  /// Waits up to `timeout`; Notify() ends the wait early only when `wake_on_notify`. Returns
+  /// false when stopping.
+  bool Wait(std::chrono::milliseconds timeout, bool wake_on_notify);
+  void RecordFailure(bool publish, std::string message);
+
+  Store& store_;
+  EventBus& bus_;
+  const OutboxRelayOptions options_;
+  const std::shared_ptr<Signal> signal_;
+
+  mutable std::mutex stats_mutex_;
+  OutboxRelayStats stats_;
+
+  bool started_ = false;
+  std::thread thread_;
+};
+
+}  // namespace shopflow

@@ -1,0 +1,273 @@
+#include "storage/outbox_relay.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <climits>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/ids.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
+namespace shopflow {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Local rather than from tests/support/store_conformance.hpp: including that header would
+// define its parameterized suite in this binary without instantiating it.
+template <class T>
+::testing::AssertionResult IsOk(const Result<T>& result) {
+  if (result.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << result.error().message;
+}
+
+/// Polls with short waits until `condition` holds or the deadline passes.
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return condition();
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+/// Records what is published; can be told to fail the next N Publish calls.
+class RecordingBus final : public EventBus {
+ public:
+  Result<void> Start() override { return Ok(); }
+  void Stop() override {}
+
+  Result<void> Publish(std::span<const Envelope> batch) override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> ids;
+    for (const auto& event : batch) ids.push_back(event.metadata.message_id);
+    attempts_.push_back(std::move(ids));
+    if (failures_left_ > 0) {
+      --failures_left_;
+      return UnavailableError("broker unreachable (fake)");
+    }
+    published_.insert(published_.end(), batch.begin(), batch.end());
+    return Ok();
+  }
+
+  Result<void> SendToQueue(std::string_view, const Envelope&,
+                           std::vector<std::pair<std::string, std::string>>) override {
+    return Ok();
+  }
+  void Subscribe(std::string, EventHandler, SubscribeOptions) override {}
+  BusStatus Status() const override { return {"fake", true, ""}; }
+
+  void FailNext(int calls) {
+    std::lock_guard lock(mutex_);
+    failures_left_ = calls;
+  }
+  std::vector<std::string> PublishedIds() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> ids;
+    for (const auto& event : published_) ids.push_back(event.metadata.message_id);
+    return ids;
+  }
+  std::vector<std::vector<std::string>> Attempts() const {
+    std::lock_guard lock(mutex_);
+    return attempts_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  int failures_left_ = 0;
+  std::vector<Envelope> published_;
+  std::vector<std::vector<std::string>> attempts_;  // message ids of every Publish call
+};
+
+class OutboxRelayTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = Open(); }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::unique_ptr<SqliteStore> Open() {
+    auto store = SqliteStore::Open({.path = (dir_ / "store.db").string()});
+    EXPECT_TRUE(IsOk(store));
+    return store ? std::move(*store) : nullptr;
+  }
+
+  /// Commits one write appending `count` events; returns their messageIds in order.
+  std::vector<std::string> CommitEvents(int count) {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(IsOk(WriteAndWait(*store_, [&](Transaction& tx) -> Result<void> {
+      for (int i = 0; i < count; ++i) {
+        Envelope event =
+            MakeEvent("ORDER_CREATED", {{"i", i}}, "orders", "corr", "", FromUnixMillis(0));
+        ids.push_back(event.metadata.message_id);
+        if (auto appended = tx.AppendOutbox(event); !appended) return appended;
+      }
+      return Ok();
+    })));
+    return ids;
+  }
+
+  size_t Pending() {
+    auto pending = store_->PendingOutbox(100'000);
+    EXPECT_TRUE(IsOk(pending));
+    return pending ? pending->size() : 0;
+  }
+
+  static OutboxRelayOptions FastRetries() {
+    OutboxRelayOptions options;
+    options.poll_interval = 1h;  // only wake-ups and retries drive the relay in these tests
+    options.initial_backoff = 1ms;
+    options.max_backoff = 8ms;
+    return options;
+  }
+
+  const fs::path dir_ = fs::path(::testing::TempDir()) / ("shopflow_relay_" + NewId());
+  std::unique_ptr<SqliteStore> store_;
+  RecordingBus bus_;
+};
+
+TEST_F(OutboxRelayTest, RelaysCommittedEventsInOrderAndMarksThemSent) {
+  ASSERT_NE(store_, nullptr);
+  OutboxRelay relay(*store_, bus_, FastRetries());
+  relay.Start();
+  std::vector<std::string> expected;
+  for (int round = 0; round < 3; ++round) {
+    auto ids = CommitEvents(2);
+    expected.insert(expected.end(), ids.begin(), ids.end());
+    // A rolled-back write's event is never relayed.
+    EXPECT_FALSE(WriteAndWait(*store_, [](Transaction& tx) -> Result<void> {
+                   auto appended = tx.AppendOutbox(
+                       MakeEvent("ORDER_FAILED", {}, "orders", "c", "", FromUnixMillis(0)));
+                   if (!appended) return appended;
+                   return ConflictError("rolled back on purpose");
+                 }).ok());
+  }
+  // poll_interval is an hour: only the store's outbox listener can have woken the relay.
+  ASSERT_TRUE(WaitUntil([&] { return bus_.PublishedIds().size() >= expected.size(); }));
+  EXPECT_EQ(bus_.PublishedIds(), expected);
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+  const OutboxRelayStats stats = relay.Stats();
+  EXPECT_EQ(stats.relayed, expected.size());
+  EXPECT_EQ(stats.publish_failures, 0u);
+  EXPECT_EQ(stats.last_error, "");
+  auto backlog = relay.Backlog();
+  ASSERT_TRUE(IsOk(backlog));
+  EXPECT_EQ(*backlog, 0u);
+}
+
+TEST_F(OutboxRelayTest, DrainsABacklogLargerThanOneBatchInOrder) {
+  ASSERT_NE(store_, nullptr);
+  const auto expected = CommitEvents(23);
+  auto options = FastRetries();
+  options.batch_size = 4;
+  OutboxRelay relay(*store_, bus_, options);
+  relay.Start();
+  ASSERT_TRUE(WaitUntil([&] { return bus_.PublishedIds().size() >= expected.size(); }));
+  EXPECT_EQ(bus_.PublishedIds(), expected);
+  for (const auto& attempt : bus_.Attempts()) EXPECT_LE(attempt.size(), 4u);
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+}
+
+TEST_F(OutboxRelayTest, FailedPublishesAreRetriedWithTheSameMessageIds) {
+  ASSERT_NE(store_, nullptr);
+  bus_.FailNext(3);
+  OutboxRelay relay(*store_, bus_, FastRetries());
+  relay.Start();
+  const auto expected = CommitEvents(2);
+  ASSERT_TRUE(WaitUntil([&] { return bus_.PublishedIds().size() >= 2; }));
+  EXPECT_EQ(bus_.PublishedIds(), expected);
+  const auto attempts = bus_.Attempts();
+  ASSERT_EQ(attempts.size(), 4u);  // three failures, one success
+  for (const auto& attempt : attempts) EXPECT_EQ(attempt, expected);
+  const OutboxRelayStats stats = relay.Stats();
+  EXPECT_EQ(stats.publish_failures, 3u);
+  EXPECT_NE(stats.last_error.find("broker unreachable"), std::string::npos) << stats.last_error;
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+}
+
+TEST_F(OutboxRelayTest, EventsStayPendingWhileTheBusIsDown) {
+  ASSERT_NE(store_, nullptr);
+  bus_.FailNext(INT_MAX);
+  OutboxRelay relay(*store_, bus_, FastRetries());
+  relay.Start();
+  const auto expected = CommitEvents(3);
+  ASSERT_TRUE(WaitUntil([&] { return relay.Stats().publish_failures >= 3; }));
+  EXPECT_EQ(Pending(), 3u);
+  EXPECT_TRUE(bus_.PublishedIds().empty());
+
+  bus_.FailNext(0);  // the broker is back
+  ASSERT_TRUE(WaitUntil([&] { return bus_.PublishedIds().size() >= 3; }));
+  EXPECT_EQ(bus_.PublishedIds(), expected);
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+}
+
+TEST_F(OutboxRelayTest, RelaysRowsLeftByACrashedProcessOnStart) {
+  ASSERT_NE(store_, nullptr);
+  const auto expected = CommitEvents(5);  // committed, never relayed
+  store_.reset();                         // the process "dies"
+  store_ = Open();
+  ASSERT_NE(store_, nullptr);
+  ASSERT_EQ(Pending(), 5u);
+
+  auto options = FastRetries();
+  options.register_listener = false;  // nothing but the start-up drain can relay them
+  OutboxRelay relay(*store_, bus_, options);
+  relay.Start();
+  ASSERT_TRUE(WaitUntil([&] { return bus_.PublishedIds().size() >= 5; }));
+  EXPECT_EQ(bus_.PublishedIds(), expected);
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+}
+
+TEST_F(OutboxRelayTest, NotifyWakesARelayWithoutListener) {
+  ASSERT_NE(store_, nullptr);
+  auto options = FastRetries();
+  options.register_listener = false;
+  OutboxRelay relay(*store_, bus_, options);
+  relay.Start();
+  const auto expected = CommitEvents(1);
+  relay.Notify();
+  ASSERT_TRUE(WaitUntil([&] { return bus_.PublishedIds().size() >= 1; }));
+  EXPECT_EQ(bus_.PublishedIds(), expected);
+}
+
+TEST_F(OutboxRelayTest, StopIsPromptDuringBackoffAndIdempotent) {
+  ASSERT_NE(store_, nullptr);
+  bus_.FailNext(INT_MAX);
+  auto options = FastRetries();
+  options.initial_backoff = 1h;
+  options.max_backoff = 1h;
+  OutboxRelay relay(*store_, bus_, options);
+  relay.Start();
+  CommitEvents(1);
+  ASSERT_TRUE(WaitUntil([&] { return relay.Stats().publish_failures >= 1; }));
+  const auto started = std::chrono::steady_clock::now();
+  relay.Stop();
+  relay.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  relay.Start();  // no effect after Stop
+  EXPECT_EQ(Pending(), 1u);
+}
+
+TEST_F(OutboxRelayTest, StoreMayOutliveTheRelayItsListenerPointsTo) {
+  ASSERT_NE(store_, nullptr);
+  {
+    OutboxRelay relay(*store_, bus_, FastRetries());
+    relay.Start();
+  }
+  // The listener installed by the destroyed relay still runs after this commit; harmlessly.
+  CommitEvents(1);
+  EXPECT_TRUE(IsOk(WriteAndWait(*store_, [](Transaction&) { return Ok(); })));
+  EXPECT_EQ(Pending(), 1u);
+}
+
+}  // namespace
+}  // namespace shopflow

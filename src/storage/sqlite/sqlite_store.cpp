@@ -1,0 +1,880 @@
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "core/clock.hpp"
+#include "storage/sqlite/wrappers.hpp"
+
+namespace shopflow {
+namespace sqlite {
+namespace {
+
+constexpr size_t kMaxIdentifierLength = 64;
+// Stored documents were produced by this process, so they get a far deeper limit than untrusted
+// request bodies: refusing to read back a document we accepted would lose data.
+constexpr JsonLimits kStoredDocumentLimits{.max_depth = 512};
+
+int64_t NowMillis() { return ToUnixMillis(std::chrono::system_clock::now()); }
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool IsValidIdentifier(std::string_view name) {
+  if (name.empty() || name.size() > kMaxIdentifierLength) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) != 0 || c == '_'; });
+}
+
+// Identifiers are validated to [A-Za-z0-9_]+ before they get here, so quoting cannot be broken
+// out of. Generated columns and indexes use ':' (never part of a valid name) as a separator so
+// that "a_b"+"c" and "a"+"b_c" cannot produce the same identifier.
+std::string Quote(std::string_view identifier) { return "\"" + std::string(identifier) + "\""; }
+std::string ColumnName(std::string_view field) { return "f:" + std::string(field); }
+std::string JsonPath(std::string_view field) { return "$." + std::string(field); }
+
+// Busy/locked and I/O conditions are transient or environmental (503); anything else is a bug
+// or corruption (500).
+Error SqlError(sqlite3* db, int rc, std::string_view context) {
+  std::string message(context);
+  message += ": ";
+  message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+      return UnavailableError(std::move(message));
+    default:
+      return InternalError(std::move(message));
+  }
+}
+
+Result<json::object> ParseDocument(std::string_view text) {
+  auto parsed = ParseJson(text, kStoredDocumentLimits);
+  if (!parsed) return InternalError("stored document is not valid JSON: " + parsed.error().message);
+  if (!parsed->is_object()) return InternalError("stored document is not a JSON object");
+  return std::move(parsed->get_object());
+}
+
+}  // namespace
+
+/// A prepared statement in use: binds, steps, and on destruction resets it and clears its
+/// bindings so the cached statement holds no lock and no stale values.
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&& other) noexcept
+      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), bind_rc_(other.bind_rc_) {}
+  Statement& operator=(Statement&&) = delete;
+  ~Statement() {
+    if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+
+  void Bind(int index, std::string_view value) {
+    // A null data pointer would bind SQL NULL instead of an empty string.
+    const char* data = value.data() != nullptr ? value.data() : "";
+    Check(sqlite3_bind_text64(stmt_, index, data, value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  void Bind(int index, int64_t value) { Check(sqlite3_bind_int64(stmt_, index, value)); }
+
+  /// SQLITE_ROW, SQLITE_DONE or an error code (including a failed bind).
+  int Step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(stmt_); }
+
+  /// Steps a statement that returns no rows.
+  Result<void> Run(std::string_view context) {
+    const int rc = Step();
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Ok();
+    return SqlError(db_, rc, context);
+  }
+
+  std::string_view Text(int column) const {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    if (text == nullptr) return {};
+    return {text, static_cast<size_t>(sqlite3_column_bytes(stmt_, column))};
+  }
+  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+  /// Re-arms the statement for another execution with new bindings.
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    bind_rc_ = SQLITE_OK;
+  }
+
+ private:
+  void Check(int rc) {
+    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+/// One SQLite connection and its prepared-statement cache. Used by one thread at a time.
+class Connection {
+ public:
+  enum class Role { kWriter, kReader };
+
+  static Result<std::unique_ptr<Connection>> Open(const SqliteStoreOptions& options, Role role) {
+    sqlite3* raw = nullptr;
+    // NOMUTEX: each connection is confined to one thread at a time (writer thread, or a reader
+    // leased from the pool under a mutex), so SQLite's per-connection mutex is pure overhead.
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (role == Role::kWriter) flags |= SQLITE_OPEN_CREATE;
+    const int rc = sqlite3_open_v2(options.path.c_str(), &raw, flags, nullptr);
+    DatabasePtr db(raw);  // a failed open still allocates a handle that must be closed
+    if (rc != SQLITE_OK) return SqlError(raw, rc, "open");
+    sqlite3_busy_timeout(db.get(), static_cast<int>(options.busy_timeout.count()));
+    auto connection = std::unique_ptr<Connection>(new Connection(std::move(db)));
+    if (role == Role::kWriter) {
+      auto mode = connection->QueryText("PRAGMA journal_mode=WAL");
+      if (!mode) return std::move(mode).error();
+      if (Lower(*mode) != "wal") {
+        return UnavailableError("cannot use WAL mode (journal_mode is " + *mode + ")");
+      }
+      const char* sync =
+          options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+      if (auto done = connection->Exec(sync); !done) return std::move(done).error();
+    } else {
+      // Readers never write; this turns a bug into an error instead of a lock fight with the
+      // writer.
+      if (auto done = connection->Exec("PRAGMA query_only=1"); !done) {
+        return std::move(done).error();
+      }
+    }
+    return connection;
+  }
+
+  sqlite3* db() const { return db_.get(); }
+
+  /// A cached prepared statement for `sql`. The set of distinct SQL texts is bounded: values
+  /// are always bound parameters and identifiers come from the validated schema.
+  Result<Statement> Prepare(const std::string& sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      sqlite3_stmt* raw = nullptr;
+      const int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
+                                        SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+      StatementPtr stmt(raw);
+      if (rc != SQLITE_OK) return SqlError(db_.get(), rc, "cannot prepare `" + sql + "`");
+      it = cache_.emplace(sql, std::move(stmt)).first;
+    }
+    return Statement(db_.get(), it->second.get());
+  }
+
+  /// Runs one statement that returns no rows needed by the caller.
+  Result<void> Exec(const std::string& sql) {
+    auto stmt = Prepare(sql);
+    if (!stmt) return std::move(stmt).error();
+    return stmt->Run(sql);
+  }
+
+  Result<std::string> QueryText(const std::string& sql) {
+    auto stmt = Prepare(sql);
+    if (!stmt) return std::move(stmt).error();
+    const int rc = stmt->Step();
+    if (rc != SQLITE_ROW) return SqlError(db_.get(), rc, sql);
+    return std::string(stmt->Text(0));
+  }
+
+  bool InTransaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
+
+ private:
+  explicit Connection(DatabasePtr db) : db_(std::move(db)) {}
+
+  DatabasePtr db_;
+  // Declared after db_ so statements are finalized before the connection closes.
+  std::unordered_map<std::string, StatementPtr> cache_;
+};
+
+struct CollectionInfo {
+  std::string name;
+  std::string table;                           // quoted
+  std::set<std::string, std::less<>> indexed;  // every field with a generated column
+  std::set<std::string, std::less<>> unique;
+};
+
+struct Schema {
+  std::map<std::string, CollectionInfo, std::less<>> collections;
+
+  Result<const CollectionInfo*> Find(std::string_view name) const {
+    auto it = collections.find(name);
+    if (it == collections.end())
+      return InternalError("unknown collection '" + std::string(name) + "'");
+    return &it->second;
+  }
+};
+
+namespace {
+
+Result<Schema> BuildSchema(const std::vector<CollectionSpec>& specs) {
+  Schema schema;
+  std::set<std::string> seen;  // case-insensitive: SQLite identifiers are
+  for (const auto& spec : specs) {
+    if (!IsValidIdentifier(spec.name)) {
+      return UnavailableError("invalid collection name '" + spec.name +
+                              "': use 1-64 characters from [A-Za-z0-9_]");
+    }
+    const std::string lower = Lower(spec.name);
+    if (lower == "outbox" || lower == "inbox" || lower.starts_with("sqlite_")) {
+      return UnavailableError("collection name '" + spec.name + "' is reserved");
+    }
+    if (!seen.insert(lower).second) {
+      return UnavailableError("collection '" + spec.name + "' is declared twice");
+    }
+    CollectionInfo info{spec.name, Quote(spec.name), {}, {}};
+    std::set<std::string> seen_fields;
+    auto add_field = [&](const std::string& field, bool unique) -> Result<void> {
+      if (!IsValidIdentifier(field)) {
+        return UnavailableError("invalid field name '" + field + "' in collection '" + spec.name +
+                                "': use 1-64 characters from [A-Za-z0-9_]");
+      }
+      if (!info.indexed.contains(field) && !seen_fields.insert(Lower(field)).second) {
+        return UnavailableError("fields of collection '" + spec.name + "' differ only in case: '" +
+                                field + "'");
+      }
+      info.indexed.insert(field);
+      if (unique) info.unique.insert(field);
+      return Ok();
+    };
+    for (const auto& field : spec.unique_fields) {
+      if (auto added = add_field(field, true); !added) return std::move(added).error();
+    }
+    for (const auto& field : spec.indexed_fields) {
+      if (auto added = add_field(field, false); !added) return std::move(added).error();
+    }
+    schema.collections.emplace(spec.name, std::move(info));
+  }
+  return schema;
+}
+
+Result<void> ApplySchema(Connection& db, const Schema& schema) {
+  // CREATE ... IF NOT EXISTS plus ADD COLUMN for missing generated columns: reopening an
+  // existing file works, and a field added to a spec later gets its column and index.
+  std::vector<std::string> statements = {
+      "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+      "message_id TEXT NOT NULL, event_type TEXT NOT NULL, body TEXT NOT NULL, "
+      "created_at INTEGER NOT NULL, sent_at INTEGER NULL)",
+      // Partial index: holds only unsent rows, so "oldest unsent" is a short index scan.
+      "CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox(seq) WHERE sent_at IS NULL",
+      "CREATE TABLE IF NOT EXISTS inbox (consumer TEXT NOT NULL, message_id TEXT NOT NULL, "
+      "applied_at INTEGER NOT NULL, PRIMARY KEY (consumer, message_id)) WITHOUT ROWID",
+  };
+  for (const auto& statement : statements) {
+    if (auto done = db.Exec(statement); !done) return done;
+  }
+  for (const auto& [name, info] : schema.collections) {
+    if (auto done = db.Exec("CREATE TABLE IF NOT EXISTS " + info.table +
+                            " (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL)");
+        !done) {
+      return done;
+    }
+    std::set<std::string> columns;
+    {
+      auto stmt = db.Prepare("SELECT name FROM pragma_table_xinfo(?)");
+      if (!stmt) return std::move(stmt).error();
+      stmt->Bind(1, name);
+      int rc;
+      while ((rc = stmt->Step()) == SQLITE_ROW) columns.insert(std::string(stmt->Text(0)));
+      if (rc != SQLITE_DONE) return SqlError(db.db(), rc, "cannot read columns of " + name);
+    }
+    for (const auto& field : info.indexed) {
+      const std::string column = ColumnName(field);
+      if (!columns.contains(column)) {
+        // VIRTUAL: computed on read, costs no storage; the index materializes the values.
+        if (auto done = db.Exec("ALTER TABLE " + info.table + " ADD COLUMN " + Quote(column) +
+                                " GENERATED ALWAYS AS (json_extract(doc, '" + JsonPath(field) +
+                                "')) VIRTUAL");
+            !done) {
+          return done;
+        }
+      }
+      const bool unique = info.unique.contains(field);
+      const std::string index = Quote((unique ? "ux:" : "ix:") + name + ":" + field);
+      const std::string stale = Quote((unique ? "ix:" : "ux:") + name + ":" + field);
+      if (auto done = db.Exec("DROP INDEX IF EXISTS " + stale); !done) return done;
+      if (auto done =
+              db.Exec(std::string("CREATE ") + (unique ? "UNIQUE " : "") + "INDEX IF NOT EXISTS " +
+                      index + " ON " + info.table + " (" + Quote(column) + ")");
+          !done) {
+        return done;
+      }
+    }
+  }
+  return Ok();
+}
+
+const char* OperatorSql(FieldFilter::Op op) {
+  switch (op) {
+    case FieldFilter::Op::kEq:
+      return " = ?";
+    case FieldFilter::Op::kGte:
+      return " >= ?";
+    case FieldFilter::Op::kLte:
+      return " <= ?";
+  }
+  return " = ?";
+}
+
+/// A WHERE clause and its parameters, in textual order.
+struct Where {
+  std::string sql;
+  std::vector<std::string> params;
+};
+
+// Indexed fields compare their generated column (so the index is used); others fall back to
+// json_extract on the document, with the JSON path bound as a parameter.
+Result<void> AppendCondition(const CollectionInfo& info, std::string_view field, FieldFilter::Op op,
+                             std::string_view value, Where& where) {
+  if (!IsValidIdentifier(field)) {
+    return InternalError("invalid field name '" + std::string(field) + "' in a query on " +
+                         info.name);
+  }
+  where.sql += where.sql.empty() ? " WHERE " : " AND ";
+  if (info.indexed.contains(field)) {
+    where.sql += Quote(ColumnName(field));
+  } else {
+    where.sql += "json_extract(doc, ?)";
+    where.params.push_back(JsonPath(field));
+  }
+  where.sql += OperatorSql(op);
+  where.params.emplace_back(value);
+  return Ok();
+}
+
+Result<Where> BuildWhere(const CollectionInfo& info, std::span<const FieldFilter> filters) {
+  Where where;
+  for (const auto& filter : filters) {
+    if (auto added = AppendCondition(info, filter.field, filter.op, filter.value, where); !added) {
+      return std::move(added).error();
+    }
+  }
+  return where;
+}
+
+int BindAll(Statement& stmt, const std::vector<std::string>& params) {
+  int index = 1;
+  for (const auto& param : params) stmt.Bind(index++, param);
+  return index;
+}
+
+}  // namespace
+
+/// The Transaction handed to read and write fns: plain SQL on one connection inside the
+/// transaction (and, for writes, the savepoint) the store opened around the fn.
+class SqlTransaction final : public Transaction {
+ public:
+  SqlTransaction(Connection& connection, const Schema& schema) : db_(connection), schema_(schema) {}
+
+  bool appended_outbox() const { return appended_outbox_; }
+
+  Result<std::optional<json::object>> Get(std::string_view collection,
+                                          std::string_view id) override {
+    auto info = schema_.Find(collection);
+    if (!info) return std::move(info).error();
+    auto stmt = db_.Prepare("SELECT doc FROM " + (*info)->table + " WHERE id = ?");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, id);
+    return SingleDocument(*stmt, "get from " + (*info)->name);
+  }
+
+  Result<std::optional<json::object>> FindOne(std::string_view collection, std::string_view field,
+                                              std::string_view value) override {
+    auto info = schema_.Find(collection);
+    if (!info) return std::move(info).error();
+    Where where;
+    if (auto added = AppendCondition(**info, field, FieldFilter::Op::kEq, value, where); !added) {
+      return std::move(added).error();
+    }
+    // Oldest first, so a non-unique field gives a stable answer.
+    auto stmt =
+        db_.Prepare("SELECT doc FROM " + (*info)->table + where.sql + " ORDER BY id LIMIT 1");
+    if (!stmt) return std::move(stmt).error();
+    BindAll(*stmt, where.params);
+    return SingleDocument(*stmt, "find one in " + (*info)->name);
+  }
+
+  Result<FoundPage> Find(std::string_view collection, const FindQuery& query) override {
+    auto info = schema_.Find(collection);
+    if (!info) return std::move(info).error();
+    auto where = BuildWhere(**info, query.filters);
+    if (!where) return std::move(where).error();
+    FoundPage page;
+    auto total = CountWhere(**info, *where);
+    if (!total) return std::move(total).error();
+    page.total = *total;
+
+    auto stmt = db_.Prepare("SELECT doc FROM " + (*info)->table + where->sql + " ORDER BY id " +
+                            (query.newest_first ? "DESC" : "ASC") + " LIMIT ? OFFSET ?");
+    if (!stmt) return std::move(stmt).error();
+    const int next = BindAll(*stmt, where->params);
+    // SQLite treats a negative LIMIT as "no limit".
+    stmt->Bind(next, query.limit);
+    stmt->Bind(next + 1, std::max<int64_t>(query.offset, 0));
+    int rc;
+    while ((rc = stmt->Step()) == SQLITE_ROW) {
+      auto doc = ParseDocument(stmt->Text(0));
+      if (!doc) return std::move(doc).error();
+      page.docs.push_back(std::move(*doc));
+    }
+    if (rc != SQLITE_DONE) return SqlError(db_.db(), rc, "find in " + (*info)->name);
+    return page;
+  }
+
+  Result<int64_t> Count(std::string_view collection,
+                        std::span<const FieldFilter> filters) override {
+    auto info = schema_.Find(collection);
+    if (!info) return std::move(info).error();
+    auto where = BuildWhere(**info, filters);
+    if (!where) return std::move(where).error();
+    return CountWhere(**info, *where);
+  }
+
+  Result<void> Insert(std::string_view collection, std::string_view id,
+                      const json::object& doc) override {
+    auto info = schema_.Find(collection);
+    if (!info) return std::move(info).error();
+    auto stmt = db_.Prepare("INSERT INTO " + (*info)->table + " (id, doc) VALUES (?, ?)");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, id);
+    stmt->Bind(2, ToJsonText(doc));
+    return WriteResult(stmt->Step(), "insert into " + (*info)->name);
+  }
+
+  Result<void> Replace(std::string_view collection, std::string_view id,
+                       const json::object& doc) override {
+    auto info = schema_.Find(collection);
+    if (!info) return std::move(info).error();
+    auto stmt = db_.Prepare("UPDATE " + (*info)->table + " SET doc = ? WHERE id = ?");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, ToJsonText(doc));
+    stmt->Bind(2, id);
+    if (auto done = WriteResult(stmt->Step(), "replace in " + (*info)->name); !done) return done;
+    if (sqlite3_changes(db_.db()) == 0) return Missing(**info, id);
+    return Ok();
+  }
+
+  Result<void> Remove(std::string_view collection, std::string_view id) override {
+    auto info = schema_.Find(collection);
+    if (!info) return std::move(info).error();
+    auto stmt = db_.Prepare("DELETE FROM " + (*info)->table + " WHERE id = ?");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, id);
+    if (auto done = WriteResult(stmt->Step(), "remove from " + (*info)->name); !done) return done;
+    if (sqlite3_changes(db_.db()) == 0) return Missing(**info, id);
+    return Ok();
+  }
+
+  Result<void> AppendOutbox(const Envelope& event) override {
+    // Rejected here rather than when relayed: ParseEnvelope would refuse the row later and it
+    // would never leave the outbox.
+    if (event.event_type.empty() || event.metadata.message_id.empty()) {
+      return ValidationError("outbox event needs an eventType and a messageId");
+    }
+    auto stmt = db_.Prepare(
+        "INSERT INTO outbox (message_id, event_type, body, created_at) VALUES (?, ?, ?, ?)");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, event.metadata.message_id);
+    stmt->Bind(2, event.event_type);
+    stmt->Bind(3, SerializeEnvelope(event));
+    stmt->Bind(4, NowMillis());
+    if (auto done = WriteResult(stmt->Step(), "append to outbox"); !done) return done;
+    appended_outbox_ = true;
+    return Ok();
+  }
+
+  Result<bool> MarkApplied(std::string_view consumer, std::string_view message_id) override {
+    auto stmt = db_.Prepare(
+        "INSERT OR IGNORE INTO inbox (consumer, message_id, applied_at) VALUES (?, ?, ?)");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, consumer);
+    stmt->Bind(2, message_id);
+    stmt->Bind(3, NowMillis());
+    if (auto done = WriteResult(stmt->Step(), "mark applied"); !done)
+      return std::move(done).error();
+    return sqlite3_changes(db_.db()) == 1;
+  }
+
+  // Deleting (rather than setting sent_at) keeps the table and its partial index as small as
+  // the backlog; AUTOINCREMENT guarantees deleted sequence numbers are never reused.
+  Result<void> DeleteOutbox(std::span<const int64_t> sequences) {
+    auto stmt = db_.Prepare("DELETE FROM outbox WHERE seq = ?");
+    if (!stmt) return std::move(stmt).error();
+    for (const int64_t seq : sequences) {
+      stmt->Bind(1, seq);
+      if (auto done = WriteResult(stmt->Step(), "mark outbox sent"); !done) return done;
+      stmt->Reset();
+    }
+    return Ok();
+  }
+
+ private:
+  Result<std::optional<json::object>> SingleDocument(Statement& stmt, std::string_view context) {
+    const int rc = stmt.Step();
+    if (rc == SQLITE_DONE) return std::optional<json::object>();
+    if (rc != SQLITE_ROW) return SqlError(db_.db(), rc, context);
+    auto doc = ParseDocument(stmt.Text(0));
+    if (!doc) return std::move(doc).error();
+    return std::optional<json::object>(std::move(*doc));
+  }
+
+  Result<int64_t> CountWhere(const CollectionInfo& info, const Where& where) {
+    auto stmt = db_.Prepare("SELECT COUNT(*) FROM " + info.table + where.sql);
+    if (!stmt) return std::move(stmt).error();
+    BindAll(*stmt, where.params);
+    const int rc = stmt->Step();
+    if (rc != SQLITE_ROW) return SqlError(db_.db(), rc, "count in " + info.name);
+    return stmt->Int(0);
+  }
+
+  // Turns a unique-constraint failure into kConflict naming the clashing field, parsed from
+  // SQLite's "UNIQUE constraint failed: table.column" (the primary key reports column "id").
+  Result<void> WriteResult(int rc, std::string_view context) {
+    if (rc == SQLITE_DONE) return Ok();
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+      const int extended = sqlite3_extended_errcode(db_.db());
+      if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        std::string_view message = sqlite3_errmsg(db_.db());
+        std::string_view column = message.substr(message.rfind('.') + 1);
+        if (column.starts_with("f:")) column.remove_prefix(2);
+        std::string field(column);
+        return Error{ErrorCode::kConflict, field + " already exists", {{field, "already exists"}}};
+      }
+    }
+    return SqlError(db_.db(), rc, context);
+  }
+
+  static Error Missing(const CollectionInfo& info, std::string_view id) {
+    return NotFoundError(info.name + " '" + std::string(id) + "' not found");
+  }
+
+  Connection& db_;
+  const Schema& schema_;
+  bool appended_outbox_ = false;
+};
+
+}  // namespace sqlite
+
+using sqlite::Connection;
+using sqlite::SqlTransaction;
+
+namespace {
+
+template <class Fn, class Tx>
+Result<void> InvokeGuarded(const Fn& fn, Tx& tx) {
+  try {
+    return fn(tx);
+  } catch (const std::exception& e) {
+    return InternalError(std::string("transaction function threw: ") + e.what());
+  } catch (...) {
+    return InternalError("transaction function threw a non-standard exception");
+  }
+}
+
+// A throwing callback must not take down the writer thread (and with it every later write).
+template <class Fn, class... Args>
+void CallbackGuarded(const char* what, const Fn& fn, Args&&... args) {
+  try {
+    fn(std::forward<Args>(args)...);
+  } catch (const std::exception& e) {
+    spdlog::error("SqliteStore: {} threw: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("SqliteStore: {} threw a non-standard exception", what);
+  }
+}
+
+}  // namespace
+
+/// A reader connection borrowed from the pool; returned on destruction.
+class SqliteStore::ReaderLease {
+ public:
+  ReaderLease(SqliteStore* store, std::unique_ptr<Connection> connection)
+      : store_(store), connection_(std::move(connection)) {}
+  ReaderLease(ReaderLease&&) noexcept = default;
+  ReaderLease& operator=(ReaderLease&&) = delete;
+  ~ReaderLease() {
+    if (connection_) store_->ReleaseReader(std::move(connection_));
+  }
+  Connection& operator*() const { return *connection_; }
+
+ private:
+  SqliteStore* store_;
+  std::unique_ptr<Connection> connection_;
+};
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(SqliteStoreOptions options) {
+  if (options.path.empty() || options.path == ":memory:" || options.path.starts_with("file:")) {
+    return UnavailableError("SqliteStore needs a database file path, got '" + options.path + "'");
+  }
+  if (sqlite3_threadsafe() == 0) {
+    return UnavailableError("the SQLite library was built without thread support");
+  }
+  options.max_batch = std::max<size_t>(options.max_batch, 1);
+
+  auto schema = sqlite::BuildSchema(options.collections);
+  if (!schema) return std::move(schema).error();
+
+  const std::filesystem::path path(options.path);
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) {
+      return UnavailableError("cannot create data directory '" + path.parent_path().string() +
+                              "': " + ec.message());
+    }
+  }
+
+  // Whatever goes wrong from here on (not a database, permissions, locked by another process)
+  // is a start-up failure of the store: kUnavailable, whatever SQLite's code was.
+  auto startup_error = [&options](const Error& error) {
+    return UnavailableError("cannot open SQLite store '" + options.path + "': " + error.message);
+  };
+  auto writer = Connection::Open(options, Connection::Role::kWriter);
+  if (!writer) return startup_error(writer.error());
+  auto applied = (*writer)->Exec("BEGIN IMMEDIATE");
+  if (applied) applied = sqlite::ApplySchema(**writer, *schema);
+  if (applied) applied = (*writer)->Exec("COMMIT");
+  if (!applied) {
+    if ((*writer)->InTransaction()) (void)(*writer)->Exec("ROLLBACK");
+    return startup_error(applied.error());
+  }
+  // Opening one reader now surfaces reader-side problems (permissions, WAL shm) at start-up
+  // rather than on the first request.
+  auto reader = Connection::Open(options, Connection::Role::kReader);
+  if (!reader) return startup_error(reader.error());
+
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(std::move(options), std::make_unique<sqlite::Schema>(std::move(*schema)),
+                      std::move(*writer), std::move(*reader)));
+}
+
+SqliteStore::SqliteStore(SqliteStoreOptions options, std::unique_ptr<sqlite::Schema> schema,
+                         std::unique_ptr<Connection> writer,
+                         std::unique_ptr<Connection> first_reader)
+    : options_(std::move(options)), schema_(std::move(schema)), writer_(std::move(writer)) {
+  idle_readers_.push_back(std::move(first_reader));
+  writer_thread_ = std::thread([this] { WriterLoop(); });
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+  // Connections close as members are destroyed: readers, then the writer, whose close
+  // checkpoints the WAL into the database file.
+}
+
+void SqliteStore::Write(WriteFn fn, DoneFn done) {
+  Enqueue(WriteItem{[fn = std::move(fn)](SqlTransaction& tx) { return InvokeGuarded(fn, tx); },
+                    std::move(done)});
+}
+
+void SqliteStore::Enqueue(WriteItem item) {
+  {
+    std::unique_lock lock(queue_mutex_);
+    if (!stopping_) {
+      queue_.push_back(std::move(item));
+      lock.unlock();
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  if (item.done) item.done(UnavailableError("the SQLite store is shutting down"));
+}
+
+void SqliteStore::WriterLoop() {
+  std::vector<WriteItem> batch;
+  batch.reserve(options_.max_batch);
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      // On shutdown the queue is drained first: queued writes were accepted and must finish.
+      if (queue_.empty()) return;
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    RunBatch(batch);
+    batch.clear();
+  }
+}
+
+void SqliteStore::RunBatch(std::vector<WriteItem>& batch) {
+  Connection& db = *writer_;
+  std::vector<Result<void>> results(batch.size());
+  bool appended_outbox = false;
+
+  // Group commit: one BEGIN IMMEDIATE … COMMIT (one WAL sync) for the whole batch; each item
+  // runs inside its own savepoint so its failure rolls back only its own writes.
+  Result<void> batch_result = db.Exec("BEGIN IMMEDIATE");
+  for (size_t i = 0; i < batch.size() && batch_result; ++i) {
+    batch_result = db.Exec("SAVEPOINT item");
+    if (!batch_result) break;
+    SqlTransaction tx(db, *schema_);
+    results[i] = batch[i].fn(tx);
+    if (!results[i]) {
+      batch_result = db.Exec("ROLLBACK TO item");
+      if (batch_result) batch_result = db.Exec("RELEASE item");
+    } else {
+      batch_result = db.Exec("RELEASE item");
+      if (batch_result) appended_outbox = appended_outbox || tx.appended_outbox();
+    }
+    // Some errors (disk full, I/O) make SQLite roll back the whole transaction by itself;
+    // continuing would run the remaining items in autocommit mode.
+    if (batch_result && !db.InTransaction()) {
+      batch_result = InternalError("SQLite aborted the write transaction");
+    }
+  }
+  if (batch_result) batch_result = db.Exec("COMMIT");
+  if (!batch_result) {
+    if (db.InTransaction()) (void)db.Exec("ROLLBACK");
+    spdlog::error("SqliteStore: write batch of {} failed: {}", batch.size(),
+                  batch_result.error().message);
+    appended_outbox = false;
+    // Items that failed on their own keep their own (more telling) error; everything else in
+    // the batch was rolled back by the batch failure.
+    for (auto& result : results) {
+      if (result) result = batch_result.error();
+    }
+  } else {
+    batches_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    (results[i] ? writes_committed_ : writes_failed_).fetch_add(1, std::memory_order_relaxed);
+    if (batch[i].done) CallbackGuarded("write completion", batch[i].done, std::move(results[i]));
+  }
+  if (appended_outbox) {
+    std::function<void()> listener;
+    {
+      std::lock_guard lock(listener_mutex_);
+      listener = outbox_listener_;
+    }
+    if (listener) CallbackGuarded("outbox listener", listener);
+  }
+}
+
+Result<SqliteStore::ReaderLease> SqliteStore::AcquireReader() {
+  {
+    std::lock_guard lock(readers_mutex_);
+    if (!idle_readers_.empty()) {
+      auto connection = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(this, std::move(connection));
+    }
+  }
+  // Opened outside the lock: opening touches the file system.
+  auto connection = Connection::Open(options_, Connection::Role::kReader);
+  if (!connection) return std::move(connection).error();
+  return ReaderLease(this, std::move(*connection));
+}
+
+void SqliteStore::ReleaseReader(std::unique_ptr<Connection> connection) {
+  // A connection stuck in a transaction would pin an old snapshot (and the WAL) forever.
+  if (connection->InTransaction()) return;
+  std::unique_ptr<Connection> surplus;  // closed outside the lock
+  std::lock_guard lock(readers_mutex_);
+  if (idle_readers_.size() < options_.max_idle_readers) {
+    idle_readers_.push_back(std::move(connection));
+  } else {
+    surplus = std::move(connection);
+  }
+}
+
+void SqliteStore::Read(ReadFn fn, DoneFn done) {
+  Result<void> result = [&]() -> Result<void> {
+    auto lease = AcquireReader();
+    if (!lease) return std::move(lease).error();
+    Connection& db = **lease;
+    // A deferred BEGIN takes its snapshot at the first read and keeps it until COMMIT, so
+    // every query of `fn` sees the same committed state.
+    if (auto begun = db.Exec("BEGIN"); !begun) return begun;
+    SqlTransaction tx(db, *schema_);
+    Result<void> outcome = InvokeGuarded(fn, tx);
+    if (auto ended = db.Exec("COMMIT"); !ended) {
+      (void)db.Exec("ROLLBACK");
+      if (outcome) outcome = std::move(ended);
+    }
+    return outcome;
+  }();  // the lease is back in the pool before `done` runs, which may read again
+  done(std::move(result));
+}
+
+Result<std::vector<OutboxRecord>> SqliteStore::PendingOutbox(size_t limit) {
+  auto lease = AcquireReader();
+  if (!lease) return std::move(lease).error();
+  Connection& db = **lease;
+  auto stmt = db.Prepare("SELECT seq, body FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  std::vector<OutboxRecord> records;
+  int rc;
+  while ((rc = stmt->Step()) == SQLITE_ROW) {
+    auto event = ParseEnvelope(stmt->Text(1));
+    if (!event) {
+      // AppendOutbox only stores envelopes that parse, so this is corruption; failing the whole
+      // call would stall the relay behind one bad row forever.
+      spdlog::error("SqliteStore: outbox row {} is unreadable and skipped: {}", stmt->Int(0),
+                    event.error().message);
+      continue;
+    }
+    records.push_back(OutboxRecord{stmt->Int(0), std::move(*event)});
+  }
+  if (rc != SQLITE_DONE) return sqlite::SqlError(db.db(), rc, "read pending outbox");
+  return records;
+}
+
+Result<void> SqliteStore::MarkOutboxSent(std::span<const int64_t> sequences) {
+  if (sequences.empty()) return Ok();
+  if (std::this_thread::get_id() == writer_thread_.get_id()) {
+    return InternalError("MarkOutboxSent called on the SQLite writer thread (it would deadlock)");
+  }
+  // Shared so the writer thread never touches a promise this frame has already destroyed.
+  auto promise = std::make_shared<std::promise<Result<void>>>();
+  auto future = promise->get_future();
+  // `sequences` outlives the write: this call blocks until the write is done.
+  Enqueue(WriteItem{[sequences](SqlTransaction& tx) { return tx.DeleteOutbox(sequences); },
+                    [promise](Result<void> result) { promise->set_value(std::move(result)); }});
+  return future.get();
+}
+
+void SqliteStore::SetOutboxListener(std::function<void()> listener) {
+  std::lock_guard lock(listener_mutex_);
+  outbox_listener_ = std::move(listener);
+}
+
+StoreStatus SqliteStore::Status() const { return StoreStatus{"sqlite", true, options_.path}; }
+
+SqliteStoreStats SqliteStore::Stats() const {
+  return SqliteStoreStats{batches_.load(std::memory_order_relaxed),
+                          writes_committed_.load(std::memory_order_relaxed),
+                          writes_failed_.load(std::memory_order_relaxed)};
+}
+
+}  // namespace shopflow

@@ -1,0 +1,488 @@
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/ids.hpp"
+#include "storage/sqlite/wrappers.hpp"
+#include "tests/support/store_conformance.hpp"
+
+namespace shopflow {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CompletionCounter;
+using testing::IsOk;
+using testing::StoreBackend;
+using testing::StoreConformanceTest;
+using testing::StoreLocation;
+
+/// A fresh directory under the test temp dir; not created (the store must create it).
+fs::path UniqueDir() { return fs::path(::testing::TempDir()) / ("shopflow_sqlite_" + NewId()); }
+
+StoreBackend SqliteBackend() {
+  return StoreBackend{
+      "sqlite", [] {
+        const fs::path dir = UniqueDir();
+        const std::string path = (dir / "store.db").string();
+        return StoreLocation{
+            [path](const std::vector<CollectionSpec>& specs) -> std::unique_ptr<Store> {
+              auto store = SqliteStore::Open({.path = path, .collections = specs});
+              if (!store) {
+                ADD_FAILURE() << store.error().message;
+                return nullptr;
+              }
+              return std::move(*store);
+            },
+            [dir] {
+              std::error_code ec;
+              fs::remove_all(dir, ec);
+            }};
+      }};
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(SqliteBackend()),
+                         testing::StoreBackendName);
+
+/// A one-shot latch: Wait blocks until Open.
+class Gate {
+ public:
+  void Open() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool Wait(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return open_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  static std::vector<CollectionSpec> Specs() {
+    return {{"products", {"category"}, {"sku"}}, {"orders", {"status"}, {}}};
+  }
+
+  SqliteStoreOptions Options(std::vector<CollectionSpec> specs = Specs()) {
+    return SqliteStoreOptions{.path = path_, .collections = std::move(specs)};
+  }
+
+  std::unique_ptr<SqliteStore> OpenOrFail(SqliteStoreOptions options) {
+    auto store = SqliteStore::Open(std::move(options));
+    if (!store) {
+      ADD_FAILURE() << store.error().message;
+      return nullptr;
+    }
+    return std::move(*store);
+  }
+
+  static int64_t Count(Store& store, std::string_view collection) {
+    int64_t count = -1;
+    EXPECT_TRUE(IsOk(ReadAndWait(store, [&](ReadTransaction& tx) -> Result<void> {
+      auto counted = tx.Count(collection, {});
+      if (!counted) return std::move(counted).error();
+      count = *counted;
+      return Ok();
+    })));
+    return count;
+  }
+
+  // Queues a write that holds the writer thread inside its fn until `release` opens, after
+  // inserting `id`; returns once the writer is inside it, so writes queued afterwards wait.
+  static void BlockWriter(Store& store, Gate& release, CompletionCounter& done,
+                          std::string id = "blocker") {
+    auto entered = std::make_shared<Gate>();
+    store.Write(
+        [&release, entered, id](Transaction& tx) -> Result<void> {
+          if (auto in = tx.Insert("orders", id, {{"status", "NEW"}}); !in) return in;
+          entered->Open();
+          release.Wait();
+          return Ok();
+        },
+        [&done](Result<void> result) {
+          EXPECT_TRUE(IsOk(result));
+          done.Done();
+        });
+    ASSERT_TRUE(entered->Wait());
+  }
+
+  const fs::path dir_ = UniqueDir();
+  const std::string path_ = (dir_ / "data" / "store.db").string();
+};
+
+TEST_F(SqliteStoreTest, OpenCreatesTheMissingDataDirectory) {
+  const fs::path nested = dir_ / "a" / "b" / "c" / "shop.db";
+  ASSERT_FALSE(fs::exists(dir_));
+  auto store = SqliteStore::Open({.path = nested.string(), .collections = Specs()});
+  ASSERT_TRUE(IsOk(store));
+  EXPECT_TRUE(fs::is_regular_file(nested));
+}
+
+TEST_F(SqliteStoreTest, InvalidCollectionSpecsAreRejectedAtOpen) {
+  const std::vector<std::vector<CollectionSpec>> bad = {
+      {{"", {}, {}}},
+      {{"orders-v2", {}, {}}},
+      {{"orders\"; DROP TABLE inbox; --", {}, {}}},
+      {{"outbox", {}, {}}},
+      {{"Inbox", {}, {}}},
+      {{"sqlite_master", {}, {}}},
+      {{std::string(65, 'x'), {}, {}}},
+      {{"orders", {}, {}}, {"ORDERS", {}, {}}},
+      {{"orders", {"status.code"}, {}}},
+      {{"orders", {}, {"sku')); DROP TABLE x; --"}}},
+      {{"orders", {"status", "Status"}, {}}},
+  };
+  for (const auto& specs : bad) {
+    auto store = SqliteStore::Open(Options(specs));
+    ASSERT_FALSE(store.ok()) << "accepted collection '" << specs.back().name << "'";
+    EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
+    EXPECT_FALSE(store.error().message.empty());
+  }
+  auto store = SqliteStore::Open(Options({{"orders-v2", {}, {}}}));
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.error().message.find("orders-v2"), std::string::npos) << store.error().message;
+  // Nothing was created for a rejected spec.
+  EXPECT_FALSE(fs::exists(path_));
+}
+
+TEST_F(SqliteStoreTest, UnusablePathsAreUnavailableErrors) {
+  fs::create_directories(dir_);
+  const fs::path file = dir_ / "plain_file";
+  std::ofstream(file) << "not a directory";
+  auto under_file = SqliteStore::Open({.path = (file / "store.db").string()});
+  ASSERT_FALSE(under_file.ok());
+  EXPECT_EQ(under_file.error().code, ErrorCode::kUnavailable);
+
+  const fs::path garbage = dir_ / "garbage.db";
+  std::ofstream(garbage) << std::string(8192, 'g');
+  auto not_a_database = SqliteStore::Open({.path = garbage.string()});
+  ASSERT_FALSE(not_a_database.ok());
+  EXPECT_EQ(not_a_database.error().code, ErrorCode::kUnavailable);
+
+  for (const char* path : {"", ":memory:"}) {
+    auto rejected = SqliteStore::Open({.path = path});
+    ASSERT_FALSE(rejected.ok()) << path;
+    EXPECT_EQ(rejected.error().code, ErrorCode::kUnavailable);
+  }
+}
+
+TEST_F(SqliteStoreTest, UsesWalModeAndIndexesTheDeclaredFields) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite::DatabasePtr db(raw);
+  auto query_all = [&](const char* sql) {
+    std::vector<std::string> rows;
+    sqlite3_stmt* stmt_raw = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db.get(), sql, -1, &stmt_raw, nullptr), SQLITE_OK) << sql;
+    sqlite::StatementPtr stmt(stmt_raw);
+    while (stmt && sqlite3_step(stmt.get()) == SQLITE_ROW) {
+      const int last = sqlite3_column_count(stmt.get()) - 1;
+      rows.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), last)));
+    }
+    return rows;
+  };
+  EXPECT_EQ(query_all("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
+  const auto indexes = query_all(
+      "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' "
+      "ORDER BY name");
+  EXPECT_EQ(indexes, (std::vector<std::string>{"ix:orders:status", "ix:products:category",
+                                               "outbox_unsent", "ux:products:sku"}));
+  auto plan = [&](const std::string& sql) {
+    std::string joined;
+    for (const auto& row : query_all(("EXPLAIN QUERY PLAN " + sql).c_str())) joined += row + "\n";
+    return joined;
+  };
+  EXPECT_NE(plan("SELECT doc FROM \"products\" WHERE \"f:sku\" = 'x'").find("ux:products:sku"),
+            std::string::npos);
+  EXPECT_NE(plan("SELECT seq, body FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT 10")
+                .find("outbox_unsent"),
+            std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, ReopenWithNewIndexedFieldsAddsTheirColumnsAndIndexes) {
+  {
+    auto store = OpenOrFail(Options({{"products", {}, {}}}));
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(IsOk(WriteAndWait(*store, [](Transaction& tx) -> Result<void> {
+      if (auto a = tx.Insert("products", "p1", {{"sku", "A"}, {"category", "books"}}); !a) return a;
+      return tx.Insert("products", "p2", {{"sku", "B"}, {"category", "books"}});
+    })));
+  }
+  {
+    auto store = OpenOrFail(Options());
+    ASSERT_NE(store, nullptr);
+    std::optional<json::object> found;
+    ASSERT_TRUE(IsOk(ReadAndWait(*store, [&](ReadTransaction& tx) -> Result<void> {
+      auto one = tx.FindOne("products", "sku", "B");
+      if (!one) return std::move(one).error();
+      found = *one;
+      return Ok();
+    })));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(GetString(*found, "sku"), "B");
+    auto clash = WriteAndWait(*store, [](Transaction& tx) {
+      return tx.Insert("products", "p3", {{"sku", "A"}, {"category", "toys"}});
+    });
+    ASSERT_FALSE(clash.ok());
+    EXPECT_EQ(clash.error().code, ErrorCode::kConflict);
+  }
+  // Existing duplicates make a new unique index impossible: an error, not a crash.
+  auto store = SqliteStore::Open(Options({{"products", {}, {"category"}}}));
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
+}
+
+TEST_F(SqliteStoreTest, ConflictDetailsNameTheClashingField) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(IsOk(WriteAndWait(*store, [](Transaction& tx) {
+    return tx.Insert("products", "p1", {{"sku", "A"}});
+  })));
+  auto sku = WriteAndWait(*store, [](Transaction& tx) {
+    return tx.Insert("products", "p2", {{"sku", "A"}});
+  });
+  ASSERT_FALSE(sku.ok());
+  EXPECT_EQ(sku.error().message, "sku already exists");
+  EXPECT_EQ(sku.error().details, (std::vector<ErrorDetail>{{"sku", "already exists"}}));
+  auto id = WriteAndWait(*store, [](Transaction& tx) {
+    return tx.Insert("products", "p1", {{"sku", "B"}});
+  });
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.error().details, (std::vector<ErrorDetail>{{"id", "already exists"}}));
+}
+
+TEST_F(SqliteStoreTest, GroupCommitPutsQueuedWritesInOneTransactionAndIsolatesFailures) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  Gate release;
+  CompletionCounter blocker_done;
+  BlockWriter(*store, release, blocker_done);
+
+  constexpr int kQueued = 100;
+  CompletionCounter done;
+  std::atomic<int> wrong{0};
+  for (int i = 0; i < kQueued; ++i) {
+    const bool fail = i % 4 == 0;
+    const std::string id = "o" + std::to_string(i);
+    store->Write(
+        [fail, id](Transaction& tx) -> Result<void> {
+          if (auto in = tx.Insert("orders", id, {{"status", "NEW"}}); !in) return in;
+          if (auto out = tx.AppendOutbox(MakeEvent("ORDER_CREATED", {}, "t", "c", "", {})); !out) {
+            return out;
+          }
+          if (fail) return ValidationError("planned");
+          return Ok();
+        },
+        [&, fail](Result<void> result) {
+          if (result.ok() == fail) wrong.fetch_add(1);
+          done.Done();
+        });
+  }
+  release.Open();
+  ASSERT_TRUE(blocker_done.WaitFor(1));
+  ASSERT_TRUE(done.WaitFor(kQueued));
+  EXPECT_EQ(wrong.load(), 0);
+  const SqliteStoreStats stats = store->Stats();
+  EXPECT_EQ(stats.batches, 2u) << "the 100 queued writes should share one commit";
+  EXPECT_EQ(stats.writes_committed, 1u + kQueued * 3 / 4);
+  EXPECT_EQ(stats.writes_failed, static_cast<uint64_t>(kQueued / 4));
+  EXPECT_EQ(Count(*store, "orders"), 1 + kQueued * 3 / 4);
+  auto pending = store->PendingOutbox(1000);
+  ASSERT_TRUE(IsOk(pending));
+  EXPECT_EQ(pending->size(), static_cast<size_t>(kQueued * 3 / 4));
+}
+
+TEST_F(SqliteStoreTest, MaxBatchBoundsTheGroupSize) {
+  auto options = Options();
+  options.max_batch = 8;
+  auto store = OpenOrFail(options);
+  ASSERT_NE(store, nullptr);
+  Gate release;
+  CompletionCounter blocker_done;
+  BlockWriter(*store, release, blocker_done);
+  CompletionCounter done;
+  for (int i = 0; i < 40; ++i) {
+    store->Write(
+        [i](Transaction& tx) {
+          return tx.Insert("orders", "o" + std::to_string(i), {{"status", "NEW"}});
+        },
+        [&](Result<void> result) {
+          EXPECT_TRUE(IsOk(result));
+          done.Done();
+        });
+  }
+  release.Open();
+  ASSERT_TRUE(done.WaitFor(40));
+  EXPECT_EQ(store->Stats().batches, 1u + 40 / 8);
+  EXPECT_EQ(Count(*store, "orders"), 41);
+}
+
+TEST_F(SqliteStoreTest, ReadsRunWhileTheWriterIsBusyAndSeeOnlyCommittedData) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  Gate release;
+  CompletionCounter blocker_done;
+  BlockWriter(*store, release, blocker_done, "uncommitted");
+  // The writer holds an open write transaction containing "uncommitted"; a read neither waits
+  // for it nor sees it.
+  bool visible = true;
+  ASSERT_TRUE(IsOk(ReadAndWait(*store, [&](ReadTransaction& tx) -> Result<void> {
+    auto got = tx.Get("orders", "uncommitted");
+    if (!got) return std::move(got).error();
+    visible = got->has_value();
+    return Ok();
+  })));
+  EXPECT_FALSE(visible);
+  EXPECT_EQ(blocker_done.count(), 0);
+  release.Open();
+  ASSERT_TRUE(blocker_done.WaitFor(1));
+  EXPECT_EQ(Count(*store, "orders"), 1);
+}
+
+TEST_F(SqliteStoreTest, ReadsSeeOneSnapshotWhileWritesCommit) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  std::atomic<bool> writing{true};
+  std::atomic<int> inconsistent{0};
+  std::atomic<int> reads{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      while (writing.load()) {
+        auto read = ReadAndWait(*store, [&](ReadTransaction& tx) -> Result<void> {
+          auto before = tx.Count("orders", {});
+          if (!before) return std::move(before).error();
+          FindQuery query;
+          query.limit = 1'000'000;
+          auto page = tx.Find("orders", query);
+          if (!page) return std::move(page).error();
+          if (page->total != *before || static_cast<int64_t>(page->docs.size()) != *before) {
+            inconsistent.fetch_add(1);
+          }
+          return Ok();
+        });
+        EXPECT_TRUE(IsOk(read));
+        reads.fetch_add(1);
+      }
+    });
+  }
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(IsOk(WriteAndWait(*store, [i](Transaction& tx) {
+      return tx.Insert("orders", "o" + std::to_string(1000 + i), {{"status", "NEW"}});
+    })));
+  }
+  // Every reader completes at least one read that overlaps the writes' end state.
+  const int reads_at_end = reads.load();
+  ASSERT_TRUE(testing::WaitUntil([&] { return reads.load() >= reads_at_end + 3; }));
+  writing = false;
+  for (auto& reader : readers) reader.join();
+  EXPECT_EQ(inconsistent.load(), 0);
+  EXPECT_EQ(Count(*store, "orders"), 300);
+}
+
+TEST_F(SqliteStoreTest, DestructorFinishesQueuedWrites) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  Gate release;
+  CompletionCounter blocker_done;
+  BlockWriter(*store, release, blocker_done);
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 50; ++i) {
+    store->Write(
+        [i](Transaction& tx) {
+          return tx.Insert("orders", "o" + std::to_string(i), {{"status", "NEW"}});
+        },
+        [&](Result<void> result) {
+          if (result.ok()) ok.fetch_add(1);
+        });
+  }
+  release.Open();
+  store.reset();  // joins the writer after it drained the queue
+  EXPECT_EQ(ok.load(), 50);
+  EXPECT_EQ(blocker_done.count(), 1);
+  auto reopened = OpenOrFail(Options());
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(Count(*reopened, "orders"), 51);
+}
+
+TEST_F(SqliteStoreTest, MarkOutboxSentOnTheWriterThreadIsAnErrorNotADeadlock) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  Result<void> nested = Ok();
+  ASSERT_TRUE(IsOk(WriteAndWait(*store, [&](Transaction&) -> Result<void> {
+    const std::vector<int64_t> sequences = {1};
+    nested = store->MarkOutboxSent(sequences);
+    return Ok();
+  })));
+  ASSERT_FALSE(nested.ok());
+  EXPECT_EQ(nested.error().code, ErrorCode::kInternal);
+}
+
+TEST_F(SqliteStoreTest, ThrowingCallbacksDoNotStopTheWriter) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  store->SetOutboxListener([] { throw std::runtime_error("listener bug"); });
+  CompletionCounter thrown;
+  store->Write(
+      [](Transaction& tx) {
+        return tx.AppendOutbox(MakeEvent("ORDER_CREATED", {}, "t", "c", "", {}));
+      },
+      [&](Result<void>) {
+        thrown.Done();
+        throw std::runtime_error("done bug");
+      });
+  ASSERT_TRUE(thrown.WaitFor(1));
+  EXPECT_TRUE(IsOk(WriteAndWait(*store, [](Transaction& tx) {
+    return tx.Insert("orders", "after", {{"status", "NEW"}});
+  })));
+  EXPECT_EQ(Count(*store, "orders"), 1);
+}
+
+TEST_F(SqliteStoreTest, AppendOutboxRejectsEventsThatCouldNotBeRelayed) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  auto write = WriteAndWait(*store, [](Transaction& tx) {
+    Envelope event;  // no type, no messageId
+    return tx.AppendOutbox(event);
+  });
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.error().code, ErrorCode::kValidationFailed);
+  auto pending = store->PendingOutbox(10);
+  ASSERT_TRUE(IsOk(pending));
+  EXPECT_TRUE(pending->empty());
+}
+
+TEST_F(SqliteStoreTest, StatusNamesTheBackendAndPath) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  const StoreStatus status = store->Status();
+  EXPECT_EQ(status.backend, "sqlite");
+  EXPECT_TRUE(status.connected);
+  EXPECT_EQ(status.detail, path_);
+}
+
+}  // namespace
+}  // namespace shopflow

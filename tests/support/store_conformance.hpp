@@ -1,0 +1,708 @@
+#pragma once
+
+// The behaviour every Store backend must share (storage/store.hpp), as a value-parameterized
+// GoogleTest suite. A backend's test file includes this header (in exactly one .cpp of its test
+// binary: the TEST_P bodies are defined here) and instantiates the suite:
+//
+//   INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest,
+//                            ::testing::Values(shopflow::testing::StoreBackend{"sqlite", ...}),
+//                            shopflow::testing::StoreBackendName);
+//
+// Each test gets a fresh, empty storage location (StoreBackend::new_location) and may open it
+// several times to simulate a restart.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/ids.hpp"
+#include "core/json.hpp"
+#include "core/result.hpp"
+#include "events/envelope.hpp"
+#include "storage/store.hpp"
+#include "tests/support/fake_clock.hpp"
+
+namespace shopflow::testing {
+
+/// Opens a store over one storage location with the given collections; nullptr on failure.
+using StoreFactory = std::function<std::unique_ptr<Store>(const std::vector<CollectionSpec>&)>;
+
+/// One fresh, empty storage location (a temp file, a uniquely named database). Every store that
+/// `open` returns shares it, so opening again after destroying a store simulates a restart.
+struct StoreLocation {
+  StoreFactory open;
+  std::function<void()> cleanup;  // optional; runs after the test's last store is destroyed
+};
+
+/// A backend under test.
+struct StoreBackend {
+  std::string name;  // [A-Za-z0-9_]+, used in test names
+  std::function<StoreLocation()> new_location;
+};
+
+inline std::string StoreBackendName(const ::testing::TestParamInfo<StoreBackend>& info) {
+  return info.param.name;
+}
+
+/// Success, or a failure message carrying the error's code and text.
+template <class T>
+::testing::AssertionResult IsOk(const Result<T>& result) {
+  if (result.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << ErrorCodeName(result.error().code) << ": " << result.error().message;
+}
+
+/// Polls `condition` with short waits until it holds or `timeout` passes (no fixed sleeps).
+inline bool WaitUntil(const std::function<bool()>& condition,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return condition();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+/// Counts completions and lets a test wait for an expected number of them.
+class CompletionCounter {
+ public:
+  void Done() {
+    std::lock_guard lock(mutex_);
+    ++count_;
+    cv_.notify_all();
+  }
+  bool WaitFor(int expected, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return count_ >= expected; });
+  }
+  int count() const {
+    std::lock_guard lock(mutex_);
+    return count_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  int count_ = 0;
+};
+
+class StoreConformanceTest : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  static constexpr const char* kProducts = "products";  // unique sku, indexed category
+  static constexpr const char* kOrders = "orders";      // indexed status and created_at
+  static constexpr const char* kCounters = "counters";  // no indexes
+
+  static std::vector<CollectionSpec> Specs() {
+    return {
+        {kProducts, {"category"}, {"sku"}},
+        {kOrders, {"status", "created_at"}, {}},
+        {kCounters, {}, {}},
+    };
+  }
+
+  void SetUp() override {
+    location_ = GetParam().new_location();
+    store_ = location_.open(Specs());
+    ASSERT_NE(store_, nullptr) << "backend " << GetParam().name << " failed to open";
+  }
+
+  void TearDown() override {
+    store_.reset();
+    if (location_.cleanup) location_.cleanup();
+  }
+
+  /// Simulates a crash and restart: the store is destroyed and the same location reopened.
+  void Reopen() {
+    store_.reset();
+    store_ = location_.open(Specs());
+    ASSERT_NE(store_, nullptr);
+  }
+
+  Store& store() { return *store_; }
+
+  Result<void> Write(WriteFn fn) { return WriteAndWait(*store_, std::move(fn)); }
+  Result<void> Read(ReadFn fn) { return ReadAndWait(*store_, std::move(fn)); }
+
+  std::optional<json::object> Get(std::string_view collection, std::string_view id) {
+    std::optional<json::object> doc;
+    auto read = Read([&](ReadTransaction& tx) -> Result<void> {
+      auto got = tx.Get(collection, id);
+      if (!got) return std::move(got).error();
+      doc = std::move(*got);
+      return Ok();
+    });
+    EXPECT_TRUE(IsOk(read));
+    return doc;
+  }
+
+  /// The document, or an empty object when it is missing.
+  json::object Doc(std::string_view collection, std::string_view id) {
+    return Get(collection, id).value_or(json::object());
+  }
+
+  int64_t CountAll(std::string_view collection) {
+    int64_t count = -1;
+    auto read = Read([&](ReadTransaction& tx) -> Result<void> {
+      auto counted = tx.Count(collection, {});
+      if (!counted) return std::move(counted).error();
+      count = *counted;
+      return Ok();
+    });
+    EXPECT_TRUE(IsOk(read));
+    return count;
+  }
+
+  FoundPage Find(std::string_view collection, const FindQuery& query) {
+    FoundPage page;
+    auto read = Read([&](ReadTransaction& tx) -> Result<void> {
+      auto found = tx.Find(collection, query);
+      if (!found) return std::move(found).error();
+      page = std::move(*found);
+      return Ok();
+    });
+    EXPECT_TRUE(IsOk(read));
+    return page;
+  }
+
+  Result<void> Insert(std::string_view collection, std::string_view id, json::object doc) {
+    return Write([&](Transaction& tx) { return tx.Insert(collection, id, doc); });
+  }
+
+  std::vector<std::string> PendingMessageIds() {
+    auto pending = store_->PendingOutbox(100'000);
+    EXPECT_TRUE(IsOk(pending));
+    std::vector<std::string> ids;
+    if (pending) {
+      for (const auto& record : *pending) ids.push_back(record.event.metadata.message_id);
+    }
+    return ids;
+  }
+
+  static Envelope Event(std::string_view type, int64_t n) {
+    return MakeEvent(std::string(type), json::object{{"n", n}}, "conformance", "corr-1", "",
+                     FromUnixMillis(1'795'000'000'000 + n));
+  }
+
+  static json::object Product(std::string_view sku, std::string_view category, int64_t stock) {
+    return json::object{{"sku", sku}, {"category", category}, {"stock", stock}};
+  }
+
+  static std::vector<std::string> Ids(const FoundPage& page, std::string_view key = "id") {
+    std::vector<std::string> ids;
+    for (const auto& doc : page.docs) ids.push_back(GetString(doc, key));
+    return ids;
+  }
+
+  StoreLocation location_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformanceTest, InsertGetReplaceRemove) {
+  ASSERT_TRUE(IsOk(Insert(kProducts, "p1", Product("SKU-1", "books", 5))));
+  auto doc = Get(kProducts, "p1");
+  ASSERT_TRUE(doc.has_value());
+  EXPECT_EQ(*doc, Product("SKU-1", "books", 5));
+
+  ASSERT_TRUE(IsOk(Write(
+      [](Transaction& tx) { return tx.Replace(kProducts, "p1", Product("SKU-1", "books", 4)); })));
+  doc = Get(kProducts, "p1");
+  ASSERT_TRUE(doc.has_value());
+  EXPECT_EQ(GetInt(*doc, "stock"), 4);
+
+  ASSERT_TRUE(IsOk(Write([](Transaction& tx) { return tx.Remove(kProducts, "p1"); })));
+  EXPECT_FALSE(Get(kProducts, "p1").has_value());
+  EXPECT_EQ(CountAll(kProducts), 0);
+}
+
+TEST_P(StoreConformanceTest, MissingDocumentIsEmptyAndReplaceOrRemoveOfItIsNotFound) {
+  EXPECT_FALSE(Get(kProducts, "nope").has_value());
+  auto replaced =
+      Write([](Transaction& tx) { return tx.Replace(kProducts, "nope", Product("S", "c", 1)); });
+  ASSERT_FALSE(replaced.ok());
+  EXPECT_EQ(replaced.error().code, ErrorCode::kNotFound);
+  auto removed = Write([](Transaction& tx) { return tx.Remove(kProducts, "nope"); });
+  ASSERT_FALSE(removed.ok());
+  EXPECT_EQ(removed.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(CountAll(kProducts), 0);
+}
+
+TEST_P(StoreConformanceTest, WriteSeesItsOwnUncommittedWrites) {
+  ASSERT_TRUE(IsOk(Write([](Transaction& tx) -> Result<void> {
+    if (auto inserted = tx.Insert(kOrders, "o1", {{"status", "NEW"}}); !inserted) return inserted;
+    auto got = tx.Get(kOrders, "o1");
+    if (!got) return std::move(got).error();
+    if (!got->has_value()) return InternalError("own insert not visible");
+    auto counted = tx.Count(kOrders, {});
+    if (!counted) return std::move(counted).error();
+    if (*counted != 1) return InternalError("own insert not counted");
+    return Ok();
+  })));
+}
+
+TEST_P(StoreConformanceTest, DuplicateIdIsConflictAndWritesNothing) {
+  ASSERT_TRUE(IsOk(Insert(kProducts, "p1", Product("SKU-1", "books", 5))));
+  Result<void> duplicate = Ok();
+  auto write = Write([&](Transaction& tx) -> Result<void> {
+    if (auto other = tx.Insert(kProducts, "p2", Product("SKU-2", "books", 1)); !other) return other;
+    duplicate = tx.Insert(kProducts, "p1", Product("SKU-3", "toys", 9));
+    return duplicate;
+  });
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().code, ErrorCode::kConflict);
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.error().code, ErrorCode::kConflict);
+  // The original is untouched and the other insert of the failed write is rolled back.
+  EXPECT_EQ(Get(kProducts, "p1"), Product("SKU-1", "books", 5));
+  EXPECT_FALSE(Get(kProducts, "p2").has_value());
+  EXPECT_EQ(CountAll(kProducts), 1);
+}
+
+TEST_P(StoreConformanceTest, DuplicateUniqueFieldIsConflictNamingTheField) {
+  ASSERT_TRUE(IsOk(Insert(kProducts, "p1", Product("SKU-1", "books", 5))));
+  auto clash = Insert(kProducts, "p2", Product("SKU-1", "toys", 1));
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code, ErrorCode::kConflict);
+  EXPECT_NE(clash.error().message.find("sku"), std::string::npos) << clash.error().message;
+  EXPECT_FALSE(Get(kProducts, "p2").has_value());
+  EXPECT_EQ(CountAll(kProducts), 1);
+
+  // A different value is fine; replacing onto another document's value clashes too.
+  ASSERT_TRUE(IsOk(Insert(kProducts, "p2", Product("SKU-2", "toys", 1))));
+  auto replace_clash =
+      Write([](Transaction& tx) { return tx.Replace(kProducts, "p2", Product("SKU-1", "t", 1)); });
+  ASSERT_FALSE(replace_clash.ok());
+  EXPECT_EQ(replace_clash.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(GetString(Doc(kProducts, "p2"), "sku"), "SKU-2");
+  // Replacing a document with its own unique value is not a clash.
+  EXPECT_TRUE(IsOk(Write(
+      [](Transaction& tx) { return tx.Replace(kProducts, "p2", Product("SKU-2", "t", 7)); })));
+}
+
+TEST_P(StoreConformanceTest, FindOneByUniqueIndexedAndUnindexedField) {
+  ASSERT_TRUE(IsOk(Insert(kProducts, "p1", Product("SKU-1", "books", 5))));
+  ASSERT_TRUE(IsOk(Insert(kProducts, "p2", Product("SKU-2", "toys", 7))));
+  ASSERT_TRUE(IsOk(Insert(kCounters, "c1", {{"owner", "alice"}, {"value", 1}})));
+  ASSERT_TRUE(IsOk(Read([](ReadTransaction& tx) -> Result<void> {
+    auto by_sku = tx.FindOne(kProducts, "sku", "SKU-2");
+    if (!by_sku) return std::move(by_sku).error();
+    EXPECT_TRUE(by_sku->has_value() && GetString(**by_sku, "category") == "toys");
+    auto by_category = tx.FindOne(kProducts, "category", "books");
+    if (!by_category) return std::move(by_category).error();
+    EXPECT_TRUE(by_category->has_value() && GetString(**by_category, "sku") == "SKU-1");
+    auto unindexed = tx.FindOne(kCounters, "owner", "alice");
+    if (!unindexed) return std::move(unindexed).error();
+    EXPECT_TRUE(unindexed->has_value());
+    auto missing = tx.FindOne(kProducts, "sku", "SKU-9");
+    if (!missing) return std::move(missing).error();
+    EXPECT_FALSE(missing->has_value());
+    return Ok();
+  })));
+}
+
+TEST_P(StoreConformanceTest, FindFiltersWithEqGteLteOnIndexedAndUnindexedFields) {
+  // created_at is indexed; "region" is not (the filter must still work).
+  const std::vector<std::tuple<std::string, std::string, std::string, std::string>> rows = {
+      {"o1", "NEW", "2026-01-01T00:00:00Z", "eu"},  {"o2", "PAID", "2026-01-02T00:00:00Z", "eu"},
+      {"o3", "NEW", "2026-01-03T00:00:00Z", "us"},  {"o4", "NEW", "2026-01-04T00:00:00Z", "eu"},
+      {"o5", "PAID", "2026-01-05T00:00:00Z", "us"},
+  };
+  for (const auto& [id, status, created_at, region] : rows) {
+    ASSERT_TRUE(IsOk(
+        Insert(kOrders, id,
+               {{"id", id}, {"status", status}, {"created_at", created_at}, {"region", region}})));
+  }
+  using Op = FieldFilter::Op;
+  auto query = [](std::vector<FieldFilter> filters) {
+    FindQuery q;
+    q.filters = std::move(filters);
+    q.newest_first = false;
+    return q;
+  };
+  auto page = Find(kOrders, query({{"status", Op::kEq, "NEW"}}));
+  EXPECT_EQ(Ids(page), (std::vector<std::string>{"o1", "o3", "o4"}));
+  EXPECT_EQ(page.total, 3);
+
+  page = Find(kOrders, query({{"created_at", Op::kGte, "2026-01-03T00:00:00Z"}}));
+  EXPECT_EQ(Ids(page), (std::vector<std::string>{"o3", "o4", "o5"}));
+
+  page = Find(kOrders, query({{"created_at", Op::kLte, "2026-01-02T00:00:00Z"}}));
+  EXPECT_EQ(Ids(page), (std::vector<std::string>{"o1", "o2"}));
+
+  page = Find(kOrders, query({{"status", Op::kEq, "NEW"},
+                              {"created_at", Op::kGte, "2026-01-02T00:00:00Z"},
+                              {"created_at", Op::kLte, "2026-01-03T23:59:59Z"}}));
+  EXPECT_EQ(Ids(page), (std::vector<std::string>{"o3"}));
+  EXPECT_EQ(page.total, 1);
+
+  page = Find(kOrders, query({{"region", Op::kEq, "eu"}, {"status", Op::kEq, "NEW"}}));
+  EXPECT_EQ(Ids(page), (std::vector<std::string>{"o1", "o4"}));
+
+  page = Find(kOrders, query({{"status", Op::kEq, "SHIPPED"}}));
+  EXPECT_TRUE(page.docs.empty());
+  EXPECT_EQ(page.total, 0);
+
+  int64_t count = -1;
+  ASSERT_TRUE(IsOk(Read([&](ReadTransaction& tx) -> Result<void> {
+    const std::vector<FieldFilter> filters = {{"region", Op::kEq, "us"},
+                                              {"created_at", Op::kGte, "2026-01-04T00:00:00Z"}};
+    auto counted = tx.Count(kOrders, filters);
+    if (!counted) return std::move(counted).error();
+    count = *counted;
+    return Ok();
+  })));
+  EXPECT_EQ(count, 1);
+}
+
+TEST_P(StoreConformanceTest, FindOrdersByIdNewestFirstWithLimitOffsetAndTotal) {
+  FakeClock clock;
+  UlidGenerator ids(clock);
+  std::vector<std::string> created;
+  for (int i = 0; i < 12; ++i) {
+    created.push_back(ids.Next());
+    clock.Advance(std::chrono::milliseconds(i % 3 == 0 ? 0 : 5));  // some share a millisecond
+  }
+  // Inserted out of order: ordering must come from the ids, not from insertion.
+  std::vector<std::string> shuffled = created;
+  std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937(42));
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    for (const auto& id : shuffled) {
+      if (auto inserted = tx.Insert(kOrders, id, {{"id", id}, {"status", "NEW"}}); !inserted) {
+        return inserted;
+      }
+    }
+    return tx.Insert(kOrders, "other", {{"id", "other"}, {"status", "PAID"}});
+  })));
+  std::vector<std::string> newest_first(created.rbegin(), created.rend());
+
+  FindQuery query;
+  query.filters = {{"status", FieldFilter::Op::kEq, "NEW"}};
+  query.limit = 5;
+  auto page = Find(kOrders, query);
+  EXPECT_EQ(page.total, 12);
+  EXPECT_EQ(Ids(page), std::vector<std::string>(newest_first.begin(), newest_first.begin() + 5));
+
+  query.offset = 10;
+  page = Find(kOrders, query);
+  EXPECT_EQ(page.total, 12);
+  EXPECT_EQ(Ids(page), std::vector<std::string>(newest_first.begin() + 10, newest_first.end()));
+
+  query.offset = 3;
+  query.limit = 4;
+  query.newest_first = false;
+  page = Find(kOrders, query);
+  EXPECT_EQ(Ids(page), std::vector<std::string>(created.begin() + 3, created.begin() + 7));
+
+  query.offset = 50;
+  page = Find(kOrders, query);
+  EXPECT_TRUE(page.docs.empty());
+  EXPECT_EQ(page.total, 12);
+}
+
+TEST_P(StoreConformanceTest, FailedWriteRollsBackAllItsEffects) {
+  ASSERT_TRUE(IsOk(Insert(kProducts, "keep", Product("SKU-K", "books", 5))));
+  ASSERT_TRUE(IsOk(Insert(kProducts, "gone", Product("SKU-G", "books", 5))));
+  const Envelope event = Event("ORDER_CREATED", 1);
+  auto write = Write([&](Transaction& tx) -> Result<void> {
+    EXPECT_TRUE(IsOk(tx.Insert(kProducts, "new", Product("SKU-N", "toys", 1))));
+    EXPECT_TRUE(IsOk(tx.Replace(kProducts, "keep", Product("SKU-K", "books", 0))));
+    EXPECT_TRUE(IsOk(tx.Remove(kProducts, "gone")));
+    EXPECT_TRUE(IsOk(tx.AppendOutbox(event)));
+    auto applied = tx.MarkApplied("inventory", "msg-1");
+    EXPECT_TRUE(applied.ok() && *applied);
+    return ValidationError("changed my mind");
+  });
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.error().code, ErrorCode::kValidationFailed);
+  EXPECT_EQ(write.error().message, "changed my mind");
+
+  EXPECT_FALSE(Get(kProducts, "new").has_value());
+  EXPECT_EQ(GetInt(Doc(kProducts, "keep"), "stock"), 5);
+  EXPECT_TRUE(Get(kProducts, "gone").has_value());
+  EXPECT_TRUE(PendingMessageIds().empty());
+  bool applied_again = false;
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    auto applied = tx.MarkApplied("inventory", "msg-1");
+    if (!applied) return std::move(applied).error();
+    applied_again = *applied;
+    return Ok();
+  })));
+  EXPECT_TRUE(applied_again) << "the inbox mark of the failed write survived";
+}
+
+TEST_P(StoreConformanceTest, ThrowingWriteRollsBackAndIsInternalError) {
+  auto write = Write([](Transaction& tx) -> Result<void> {
+    EXPECT_TRUE(IsOk(tx.Insert(kProducts, "p1", Product("SKU-1", "books", 5))));
+    EXPECT_TRUE(IsOk(tx.AppendOutbox(Event("ORDER_CREATED", 1))));
+    throw std::runtime_error("boom");
+  });
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.error().code, ErrorCode::kInternal);
+  EXPECT_FALSE(Get(kProducts, "p1").has_value());
+  EXPECT_TRUE(PendingMessageIds().empty());
+  // The store keeps working.
+  EXPECT_TRUE(IsOk(Insert(kProducts, "p1", Product("SKU-1", "books", 5))));
+}
+
+TEST_P(StoreConformanceTest, ReadFnErrorReachesDone) {
+  auto read = Read([](ReadTransaction&) -> Result<void> { return NotFoundError("nothing here"); });
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(read.error().message, "nothing here");
+}
+
+TEST_P(StoreConformanceTest, ConcurrentWritesWithFailuresKeepExactlyTheSuccessfulOnes) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 60;
+  struct Outcome {
+    std::string id;
+    bool should_fail = false;
+    std::optional<Result<void>> result;
+  };
+  std::vector<Outcome> outcomes(kThreads * kPerThread);
+  std::mutex outcomes_mutex;
+  CompletionCounter completed;
+  std::atomic<int> done_calls{0};
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int n = t * kPerThread + i;
+        Outcome& outcome = outcomes[n];
+        outcome.id = "o" + std::to_string(n);
+        outcome.should_fail = n % 3 == 0;
+        const bool conflict = n % 7 == 0;  // some fail on a real unique clash instead
+        store().Write(
+            [&outcome, n, conflict](Transaction& tx) -> Result<void> {
+              if (auto in = tx.Insert(kOrders, outcome.id, {{"id", outcome.id}, {"n", n}}); !in) {
+                return in;
+              }
+              if (auto out = tx.AppendOutbox(Event("ORDER_CREATED", n)); !out) return out;
+              if (auto mark = tx.MarkApplied("orders", outcome.id); !mark) {
+                return std::move(mark).error();
+              }
+              if (!outcome.should_fail) return Ok();
+              if (conflict) return tx.Insert(kOrders, outcome.id, {{"again", true}});
+              return ValidationError("planned failure " + std::to_string(n));
+            },
+            [&, n](Result<void> result) {
+              done_calls.fetch_add(1);
+              {
+                std::lock_guard lock(outcomes_mutex);
+                outcomes[n].result = std::move(result);
+              }
+              completed.Done();
+            });
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  ASSERT_TRUE(completed.WaitFor(kThreads * kPerThread));
+  EXPECT_EQ(done_calls.load(), kThreads * kPerThread) << "done must be called exactly once";
+
+  int successes = 0;
+  std::set<std::string> expected_ids;
+  {
+    std::lock_guard lock(outcomes_mutex);
+    for (const auto& outcome : outcomes) {
+      ASSERT_TRUE(outcome.result.has_value());
+      EXPECT_EQ(outcome.result->ok(), !outcome.should_fail) << outcome.id;
+      if (!outcome.should_fail) {
+        ++successes;
+        expected_ids.insert(outcome.id);
+      }
+    }
+  }
+  EXPECT_EQ(CountAll(kOrders), successes);
+  FindQuery all;
+  all.limit = 1'000'000;
+  auto page = Find(kOrders, all);
+  auto found = Ids(page);
+  EXPECT_EQ(std::set<std::string>(found.begin(), found.end()), expected_ids);
+  EXPECT_EQ(PendingMessageIds().size(), static_cast<size_t>(successes));
+  // Inbox marks of failed writes were rolled back: marking them now succeeds.
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    for (const auto& outcome : outcomes) {
+      auto mark = tx.MarkApplied("orders", outcome.id);
+      if (!mark) return std::move(mark).error();
+      EXPECT_EQ(*mark, outcome.should_fail) << outcome.id;
+    }
+    return Ok();
+  })));
+}
+
+TEST_P(StoreConformanceTest, MarkAppliedDedupesPerConsumer) {
+  std::vector<bool> marks;
+  auto mark = [&](Transaction& tx, std::string_view consumer, std::string_view id) -> Result<void> {
+    auto applied = tx.MarkApplied(consumer, id);
+    if (!applied) return std::move(applied).error();
+    marks.push_back(*applied);
+    return Ok();
+  };
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) { return mark(tx, "inventory", "m1"); })));
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) { return mark(tx, "inventory", "m1"); })));
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) { return mark(tx, "payments", "m1"); })));
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    if (auto first = mark(tx, "inventory", "m2"); !first) return first;
+    return mark(tx, "inventory", "m2");  // twice in one transaction
+  })));
+  EXPECT_EQ(marks, (std::vector<bool>{true, false, true, true, false}));
+}
+
+TEST_P(StoreConformanceTest, OutboxHoldsCommittedEventsOnlyInAppendOrder) {
+  const Envelope first = Event("ORDER_CREATED", 1);
+  const Envelope second = Event("PAYMENT_REQUESTED", 2);
+  const Envelope rolled_back = Event("ORDER_FAILED", 3);
+  const Envelope third = Event("ORDER_CONFIRMED", 4);
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    if (auto a = tx.AppendOutbox(first); !a) return a;
+    return tx.AppendOutbox(second);
+  })));
+  EXPECT_FALSE(Write([&](Transaction& tx) -> Result<void> {
+                 EXPECT_TRUE(IsOk(tx.AppendOutbox(rolled_back)));
+                 return ConflictError("no");
+               }).ok());
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) { return tx.AppendOutbox(third); })));
+
+  auto pending = store().PendingOutbox(100);
+  ASSERT_TRUE(IsOk(pending));
+  ASSERT_EQ(pending->size(), 3u);
+  const std::vector<const Envelope*> expected = {&first, &second, &third};
+  for (size_t i = 0; i < 3; ++i) {
+    const Envelope& got = (*pending)[i].event;
+    EXPECT_EQ(got.metadata.message_id, expected[i]->metadata.message_id);
+    EXPECT_EQ(got.event_type, expected[i]->event_type);
+    EXPECT_EQ(got.data, expected[i]->data);
+    EXPECT_EQ(got.metadata.correlation_id, "corr-1");
+    EXPECT_EQ(ToUnixMillis(got.metadata.timestamp), ToUnixMillis(expected[i]->metadata.timestamp));
+    if (i > 0) {
+      EXPECT_LT((*pending)[i - 1].sequence, (*pending)[i].sequence);
+    }
+  }
+  auto limited = store().PendingOutbox(2);
+  ASSERT_TRUE(IsOk(limited));
+  ASSERT_EQ(limited->size(), 2u);
+  EXPECT_EQ((*limited)[1].event.metadata.message_id, second.metadata.message_id);
+}
+
+TEST_P(StoreConformanceTest, MarkOutboxSentRemovesRowsFromPending) {
+  std::vector<Envelope> events;
+  for (int i = 0; i < 5; ++i) events.push_back(Event("ORDER_CREATED", i));
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    for (const auto& event : events) {
+      if (auto appended = tx.AppendOutbox(event); !appended) return appended;
+    }
+    return Ok();
+  })));
+  auto pending = store().PendingOutbox(3);
+  ASSERT_TRUE(IsOk(pending));
+  ASSERT_EQ(pending->size(), 3u);
+  std::vector<int64_t> sent = {(*pending)[0].sequence, (*pending)[2].sequence};
+  ASSERT_TRUE(IsOk(store().MarkOutboxSent(sent)));
+  EXPECT_EQ(PendingMessageIds(),
+            (std::vector<std::string>{events[1].metadata.message_id, events[3].metadata.message_id,
+                                      events[4].metadata.message_id}));
+  // Idempotent, and an empty list is fine.
+  EXPECT_TRUE(IsOk(store().MarkOutboxSent(sent)));
+  EXPECT_TRUE(IsOk(store().MarkOutboxSent({})));
+  EXPECT_EQ(PendingMessageIds().size(), 3u);
+}
+
+TEST_P(StoreConformanceTest, OutboxInboxAndDocumentsSurviveReopen) {
+  const Envelope event = Event("ORDER_CREATED", 7);
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    if (auto in = tx.Insert(kProducts, "p1", Product("SKU-1", "books", 5)); !in) return in;
+    if (auto mark = tx.MarkApplied("inventory", "m1"); !mark) return std::move(mark).error();
+    return tx.AppendOutbox(event);
+  })));
+  Reopen();
+  EXPECT_EQ(PendingMessageIds(), std::vector<std::string>{event.metadata.message_id});
+  EXPECT_EQ(Get(kProducts, "p1"), Product("SKU-1", "books", 5));
+  bool applied = true;
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    auto mark = tx.MarkApplied("inventory", "m1");
+    if (!mark) return std::move(mark).error();
+    applied = *mark;
+    return Ok();
+  })));
+  EXPECT_FALSE(applied);
+  // The unique index still holds after reopening.
+  auto clash = Insert(kProducts, "p2", Product("SKU-1", "books", 1));
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(StoreConformanceTest, OutboxListenerRunsAfterCommitsWithEvents) {
+  std::atomic<int> calls{0};
+  store().SetOutboxListener([&calls] { calls.fetch_add(1); });
+  ASSERT_TRUE(
+      IsOk(Write([](Transaction& tx) { return tx.AppendOutbox(Event("ORDER_CREATED", 1)); })));
+  EXPECT_TRUE(WaitUntil([&] { return calls.load() >= 1; }));
+  // The listener is cleared before `calls` goes out of scope.
+  store().SetOutboxListener({});
+}
+
+TEST_P(StoreConformanceTest, ConcurrentReadModifyWriteIncrementsAreExact) {
+  constexpr int kThreads = 4;
+  constexpr int kIncrements = 500;
+  ASSERT_TRUE(IsOk(Insert(kCounters, "c", {{"value", 0}})));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kIncrements; ++i) {
+        auto write = Write([](Transaction& tx) -> Result<void> {
+          auto doc = tx.Get(kCounters, "c");
+          if (!doc) return std::move(doc).error();
+          if (!doc->has_value()) return NotFoundError("counter");
+          json::object next = **doc;
+          next["value"] = GetInt(next, "value") + 1;
+          return tx.Replace(kCounters, "c", next);
+        });
+        if (!write.ok()) failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(GetInt(Doc(kCounters, "c"), "value"), kThreads * kIncrements);
+}
+
+TEST_P(StoreConformanceTest, UnknownCollectionIsAnErrorNotACrash) {
+  auto read = Read([](ReadTransaction& tx) -> Result<void> {
+    auto got = tx.Get("no_such_collection", "x");
+    if (!got) return std::move(got).error();
+    return Ok();
+  });
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, ErrorCode::kInternal);
+  auto write = Write([](Transaction& tx) { return tx.Insert("no_such_collection", "x", {}); });
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.error().code, ErrorCode::kInternal);
+  auto hostile =
+      Write([](Transaction& tx) { return tx.Insert("x\"; DROP TABLE products; --", "x", {}); });
+  EXPECT_FALSE(hostile.ok());
+  EXPECT_TRUE(IsOk(Insert(kProducts, "p1", Product("SKU-1", "books", 5))));
+}
+
+TEST_P(StoreConformanceTest, StatusReportsConnected) {
+  const StoreStatus status = store().Status();
+  EXPECT_TRUE(status.connected);
+  EXPECT_FALSE(status.backend.empty());
+}
+
+}  // namespace shopflow::testing
