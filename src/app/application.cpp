@@ -5,10 +5,14 @@
 #include <filesystem>
 
 #include "app/inventory_catalog.hpp"
+#include "app/openapi.hpp"
+#include "events/observed_event_bus.hpp"
 #include "http/http_server.hpp"
+#include "inventory/inventory_events.hpp"
 #include "inventory/inventory_routes.hpp"
 #include "inventory/product_service.hpp"
 #include "monitor/health.hpp"
+#include "orders/order_events.hpp"
 #include "orders/order_routes.hpp"
 #include "orders/order_service.hpp"
 #include "storage/outbox_relay.hpp"
@@ -22,10 +26,15 @@ struct Application::Parts {
   const Clock* clock = nullptr;
   std::unique_ptr<SqliteStore> store;
   std::unique_ptr<InMemoryEventBus> bus;
+  std::unique_ptr<EventBus> wrapper;         // test hook around the transport, if any
+  std::unique_ptr<ObservedEventBus> events;  // what everything else publishes and consumes on
   std::unique_ptr<OutboxRelay> relay;
   std::unique_ptr<inventory::ProductService> products;
+  std::unique_ptr<inventory::StockService> stock;
+  std::unique_ptr<inventory::InventoryEventHandler> inventory_events;
   std::unique_ptr<InventoryCatalog> catalog;
   std::unique_ptr<orders::OrderService> orders;
+  std::unique_ptr<orders::OrderEventHandler> order_events;
   monitor::HealthSources health;
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> ready{false};
@@ -38,12 +47,16 @@ Application::Application(std::unique_ptr<Parts> parts) : parts_(std::move(parts)
 
 Application::~Application() { Stop(); }
 
-Result<std::unique_ptr<Application>> Application::Create(Settings settings, const Clock& clock) {
+Result<std::unique_ptr<Application>> Application::Create(Settings settings, const Clock& clock,
+                                                         ApplicationHooks hooks) {
   auto p = std::make_unique<Parts>();
   p->clock = &clock;
 
-  std::vector<CollectionSpec> collections = inventory::ProductService::Collections();
-  for (auto& c : orders::OrderService::Collections()) collections.push_back(std::move(c));
+  std::vector<CollectionSpec> collections;
+  for (auto specs : {inventory::ProductService::Collections(),
+                     inventory::StockService::Collections(), orders::OrderService::Collections()}) {
+    for (auto& c : specs) collections.push_back(std::move(c));
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(settings.data_dir, ec);
@@ -62,11 +75,25 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   retry.max_attempts = settings.retry_max_attempts;
   retry.initial_delay = settings.retry_initial_delay;
   p->bus = std::make_unique<InMemoryEventBus>(DefaultTopology(retry), clock);
-  p->relay = std::make_unique<OutboxRelay>(*p->store, *p->bus, OutboxRelayOptions{});
+  if (hooks.wrap_transport) p->wrapper = hooks.wrap_transport(*p->bus);
+  p->events = std::make_unique<ObservedEventBus>(p->wrapper ? *p->wrapper : *p->bus);
+  p->relay = std::make_unique<OutboxRelay>(*p->store, *p->events, OutboxRelayOptions{});
 
   p->products = std::make_unique<inventory::ProductService>(*p->store, clock);
+  p->stock = std::make_unique<inventory::StockService>(*p->store, clock);
+  p->inventory_events = std::make_unique<inventory::InventoryEventHandler>(*p->store, clock);
   p->catalog = std::make_unique<InventoryCatalog>(*p->products);
   p->orders = std::make_unique<orders::OrderService>(*p->store, *p->catalog, clock);
+  p->order_events = std::make_unique<orders::OrderEventHandler>(*p->store, clock);
+
+  // Consumers: each module's handler on its own queue (EVENTS.md topology).
+  auto subscribe = [&](const char* module, auto* handler) {
+    p->events->Subscribe(
+        std::string(module) + ".events.queue",
+        [handler](const Delivery& d) { return handler->Handle(d); }, SubscribeOptions{});
+  };
+  subscribe("inventory", p->inventory_events.get());
+  subscribe("orders", p->order_events.get());
 
   Parts* raw = p.get();
   p->health.store = p->store.get();
@@ -78,7 +105,9 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   p->health.ready = [raw] { return raw->ready.load(); };
 
   std::vector<Route> routes = monitor::HealthRoutes(p->health);
-  for (auto& r : inventory::InventoryRoutes(*p->products)) routes.push_back(std::move(r));
+  for (auto& r : OpenApiRoutes()) routes.push_back(std::move(r));
+  for (auto& r : inventory::InventoryRoutes(*p->products, *p->stock))
+    routes.push_back(std::move(r));
   for (auto& r : orders::OrderRoutes(*p->orders)) routes.push_back(std::move(r));
 
   HttpServerOptions http_options;
@@ -122,6 +151,7 @@ void Application::Stop() {
 
 int Application::port() const { return parts_->port; }
 EventBus& Application::bus() { return *parts_->bus; }
+ObservedEventBus& Application::events() { return *parts_->events; }
 Store& Application::store() { return *parts_->store; }
 
 }  // namespace shopflow

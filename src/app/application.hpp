@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 #include "core/clock.hpp"
@@ -10,7 +11,14 @@
 namespace shopflow {
 
 class EventBus;
+class ObservedEventBus;
 class Store;
+
+/// Seams for tests that need to break things on purpose.
+struct ApplicationHooks {
+  /// Wraps the transport (e.g. to duplicate deliveries); the wrapper must forward to it.
+  std::function<std::unique_ptr<EventBus>(EventBus& transport)> wrap_transport;
+};
 
 /// The composition root (ARCHITECTURE.md principle 9): builds the store, the bus, the modules
 /// and the HTTP server from typed settings, starts them in dependency order (consumers and the
@@ -19,7 +27,8 @@ class Application {
  public:
   /// Builds everything; start-up failures (unwritable data directory, bad settings) are values.
   static Result<std::unique_ptr<Application>> Create(Settings settings,
-                                                     const Clock& clock = SystemClock::Instance());
+                                                     const Clock& clock = SystemClock::Instance(),
+                                                     ApplicationHooks hooks = {});
   ~Application();
   Application(const Application&) = delete;
   Application& operator=(const Application&) = delete;
@@ -31,6 +40,9 @@ class Application {
   void Stop();
 
   int port() const;
+  /// The bus as modules see it; add EventObservers here before Start.
+  ObservedEventBus& events();
+  /// The transport underneath (InMemoryEventBus or AmqpEventBus).
   EventBus& bus();
   Store& store();
 

@@ -95,6 +95,14 @@ const std::vector<Field>& Fields() {
        IntSetter(&Settings::retry_max_attempts, 1, 20)},
       {"retryInitialDelayMs", "SHOPFLOW_RETRY_INITIAL_DELAY_MS",
        MillisSetter(&Settings::retry_initial_delay)},
+      {"gatewayLatencyMs", "SHOPFLOW_GATEWAY_LATENCY_MS", MillisSetter(&Settings::gateway_latency)},
+      {"autoConfirmMs", "SHOPFLOW_AUTO_CONFIRM_MS", MillisSetter(&Settings::auto_confirm_delay)},
+      {"smtpUrl", "SMTP_URL", StringSetter(&Settings::smtp_url)},
+      {"smtpFrom", "SMTP_FROM", StringSetter(&Settings::smtp_from)},
+      {"smsWebhookUrl", "SHOPFLOW_SMS_WEBHOOK_URL", StringSetter(&Settings::sms_webhook_url)},
+      {"pushWebhookUrl", "SHOPFLOW_PUSH_WEBHOOK_URL", StringSetter(&Settings::push_webhook_url)},
+      {"alertEmail", "SHOPFLOW_ALERT_EMAIL", StringSetter(&Settings::alert_email)},
+      {"templatesDir", "SHOPFLOW_TEMPLATES_DIR", StringSetter(&Settings::templates_dir)},
       {"logLevel", "SHOPFLOW_LOG_LEVEL", StringSetter(&Settings::log_level)},
   };
   return fields;

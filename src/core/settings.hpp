@@ -28,6 +28,20 @@ struct Settings {
   int retry_max_attempts = 5;                           // SHOPFLOW_RETRY_MAX_ATTEMPTS
   std::chrono::milliseconds retry_initial_delay{1000};  // SHOPFLOW_RETRY_INITIAL_DELAY_MS
 
+  // Payments: the simulated gateway.
+  std::chrono::milliseconds gateway_latency{0};  // SHOPFLOW_GATEWAY_LATENCY_MS
+  /// pix and boleto payments confirm themselves after this long; 0 = only by
+  /// PUT /api/payments/:id/status (the bank's confirmation).
+  std::chrono::milliseconds auto_confirm_delay{0};  // SHOPFLOW_AUTO_CONFIRM_MS
+
+  // Notifications.
+  std::string smtp_url;                              // SMTP_URL (empty: emails recorded only)
+  std::string smtp_from = "shopflow@localhost";      // SMTP_FROM
+  std::string sms_webhook_url;                       // SHOPFLOW_SMS_WEBHOOK_URL
+  std::string push_webhook_url;                      // SHOPFLOW_PUSH_WEBHOOK_URL
+  std::string alert_email = "operators@localhost";   // SHOPFLOW_ALERT_EMAIL (stock alerts)
+  std::string templates_dir;  // SHOPFLOW_TEMPLATES_DIR (empty: the built-in templates)
+
   std::string log_level = "info";  // SHOPFLOW_LOG_LEVEL
 };
 

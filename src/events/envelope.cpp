@@ -17,6 +17,12 @@ Envelope MakeEvent(std::string event_type, json::object data, std::string source
   return e;
 }
 
+Envelope MakeCausedEvent(std::string event_type, json::object data, std::string source,
+                         const Envelope& cause, TimePoint now) {
+  return MakeEvent(std::move(event_type), std::move(data), std::move(source),
+                   cause.metadata.correlation_id, cause.metadata.message_id, now);
+}
+
 json::object EnvelopeToJson(const Envelope& e) {
   json::object metadata{{"messageId", e.metadata.message_id},
                         {"source", e.metadata.source},

@@ -31,6 +31,11 @@ struct Envelope {
 Envelope MakeEvent(std::string event_type, json::object data, std::string source,
                    std::string correlation_id, std::string causation_id, TimePoint now);
 
+/// Builds an event caused by `cause` (a consumed event): same correlationId, causationId =
+/// cause's messageId.
+Envelope MakeCausedEvent(std::string event_type, json::object data, std::string source,
+                         const Envelope& cause, TimePoint now);
+
 json::object EnvelopeToJson(const Envelope& envelope);
 std::string SerializeEnvelope(const Envelope& envelope);
 /// Parses a message body. Unknown fields are accepted (forward compatibility); a missing or

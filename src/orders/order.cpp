@@ -68,17 +68,21 @@ json::object Order::ToJson() const {
     hist.push_back(json::object{
         {"status", StatusName(h.status)}, {"at", FormatRfc3339(h.at)}, {"reason", h.reason}});
   }
-  json::object doc{{"orderId", order_id},
-                   {"customerId", customer_id},
-                   {"status", StatusName(status)},
-                   {"items", std::move(lines)},
-                   {"totalAmount", total_amount().ToJson()},
-                   {"paymentMethod", payment_method},
-                   {"paymentDetails", payment_details},
-                   {"createdAt", FormatRfc3339(created_at)},
-                   {"updatedAt", FormatRfc3339(updated_at)},
-                   {"metadata", metadata},
-                   {"history", std::move(hist)}};
+  json::object doc{
+      {"orderId", order_id},
+      {"customerId", customer_id},
+      {"status", StatusName(status)},
+      {"items", std::move(lines)},
+      {"totalAmount", total_amount().ToJson()},
+      {"paymentMethod", payment_method},
+      {"paymentDetails", payment_details},
+      {"createdAt", FormatRfc3339(created_at)},
+      {"updatedAt", FormatRfc3339(updated_at)},
+      {"metadata", metadata},
+      {"history", std::move(hist)},
+      {"saga", json::object{{"stock", stock_state.empty() ? "pending" : stock_state},
+                            {"payment", payment_state.empty() ? "pending" : payment_state},
+                            {"paymentId", payment_id}}}};
   if (!failure_reason.empty()) doc["failureReason"] = failure_reason;
   return doc;
 }
@@ -113,6 +117,13 @@ Result<Order> Order::FromJson(const json::object& doc) {
           ParseStatus(GetString(h, "status")).value_or(OrderStatus::kPending),
           ParseRfc3339(GetString(h, "at")).value_or(TimePoint{}), GetString(h, "reason")});
     }
+  }
+  if (const auto* saga = GetObject(doc, "saga")) {
+    o.stock_state = GetString(*saga, "stock");
+    o.payment_state = GetString(*saga, "payment");
+    o.payment_id = GetString(*saga, "paymentId");
+    if (o.stock_state == "pending") o.stock_state.clear();
+    if (o.payment_state == "pending") o.payment_state.clear();
   }
   return o;
 }

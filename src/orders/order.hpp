@@ -54,6 +54,11 @@ struct Order {
   json::object metadata;  // {source, correlationId, ...client metadata}
   std::vector<HistoryEntry> history;
 
+  // Saga progress while pending, from inventory and payment events (shown as "saga").
+  std::string stock_state;    // "", "reserved", "rejected"
+  std::string payment_state;  // "", "requested", "processing", "succeeded", "failed", "refunded"
+  std::string payment_id;
+
   Money total_amount() const;
 
   /// The API shape of API.md ("Order"), which is also the stored document.

@@ -5,6 +5,7 @@
 
 #include "core/ids.hpp"
 #include "events/event_types.hpp"
+#include "orders/order_events.hpp"
 #include "storage/await.hpp"
 #include "storage/idempotency.hpp"
 
@@ -44,16 +45,8 @@ json::object SanitizePaymentDetails(const json::object& details) {
 
 Envelope OrderEvent(std::string_view type, const Order& order, const RequestContext& context,
                     TimePoint now, json::object extra = {}) {
-  json::object data = order.ToJson();
-  for (auto& kv : extra) data[kv.key()] = std::move(kv.value());
-  return MakeEvent(std::string(type), std::move(data), "orders", context.correlation_id, "", now);
-}
-
-Result<Order> Load(ReadTransaction& txn, std::string_view id) {
-  auto doc = txn.Get(kOrdersCollection, id);
-  if (!doc) return std::move(doc).error();
-  if (!doc->has_value()) return NotFoundError("order " + std::string(id) + " not found");
-  return Order::FromJson(**doc);
+  return MakeEvent(std::string(type), OrderEventData(order, std::move(extra)), "orders",
+                   context.correlation_id, "", now);
 }
 
 }  // namespace
@@ -188,7 +181,7 @@ asio::awaitable<Result<json::object>> OrderService::Create(const json::object& b
 asio::awaitable<Result<Order>> OrderService::Get(std::string order_id) {
   std::optional<Result<Order>> out;
   auto read = co_await AwaitRead(store_, [&](ReadTransaction& txn) -> Result<void> {
-    out = Load(txn, order_id);
+    out = LoadOrder(txn, order_id);
     return Ok();
   });
   if (!read) co_return std::move(read).error();
@@ -252,7 +245,7 @@ asio::awaitable<Result<Order>> OrderService::Transition(std::string order_id, Or
                                                         const RequestContext& context) {
   std::optional<Order> updated;
   auto written = co_await AwaitWrite(store_, [&](Transaction& txn) -> Result<void> {
-    auto order = Load(txn, order_id);
+    auto order = LoadOrder(txn, order_id);
     if (!order) return std::move(order).error();
     const OrderStatus from = order->status;
     const TimePoint now = clock_.Now();

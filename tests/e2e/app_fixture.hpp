@@ -11,6 +11,8 @@
 #include "app/application.hpp"
 #include "core/ids.hpp"
 #include "core/json.hpp"
+#include "events/observed_event_bus.hpp"
+#include "tests/e2e/event_recorder.hpp"
 #include "tests/support/http_client.hpp"
 
 namespace shopflow::testing {
@@ -52,10 +54,13 @@ class AppTest : public ::testing::Test {
     return s;
   }
 
-  void StartApp() {
-    auto app = Application::Create(MakeSettings());
+  virtual void StartApp() { StartAppWith({}); }
+
+  void StartAppWith(ApplicationHooks hooks) {
+    auto app = Application::Create(MakeSettings(), SystemClock::Instance(), std::move(hooks));
     ASSERT_TRUE(app) << app.error().message;
     app_ = std::move(*app);
+    app_->events().AddObserver(&recorder_);
     auto port = app_->Start();
     ASSERT_TRUE(port) << port.error().message;
     client_ = std::make_unique<HttpClient>("127.0.0.1", *port);
@@ -95,6 +100,7 @@ class AppTest : public ::testing::Test {
   std::filesystem::path data_dir_;
   std::unique_ptr<Application> app_;
   std::unique_ptr<HttpClient> client_;
+  EventRecorder recorder_;
 };
 
 /// The error code of an API error body ("" if the body has none).

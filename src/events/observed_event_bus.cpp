@@ -1,0 +1,38 @@
+#include "events/observed_event_bus.hpp"
+
+namespace shopflow {
+
+Result<void> ObservedEventBus::Publish(std::span<const Envelope> batch) {
+  auto result = inner_.Publish(batch);
+  if (result) {
+    for (auto* o : observers_) o->OnPublished(batch);
+  }
+  return result;
+}
+
+void ObservedEventBus::Subscribe(std::string queue, EventHandler handler,
+                                 SubscribeOptions options) {
+  if (!handler) {
+    inner_.Subscribe(std::move(queue), std::move(handler), options);  // let it reject
+    return;
+  }
+  inner_.Subscribe(
+      std::move(queue),
+      [this, handler = std::move(handler)](const Delivery& delivery) {
+        const auto start = std::chrono::steady_clock::now();
+        HandlerOutcome outcome;
+        try {
+          outcome = handler(delivery);
+        } catch (const std::exception& e) {
+          outcome = HandlerOutcome::Retry(e.what());
+        } catch (...) {
+          outcome = HandlerOutcome::Retry("unknown exception");
+        }
+        const auto took = std::chrono::steady_clock::now() - start;
+        for (auto* o : observers_) o->OnHandled(delivery, outcome, took);
+        return outcome;
+      },
+      options);
+}
+
+}  // namespace shopflow
