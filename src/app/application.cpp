@@ -6,15 +6,25 @@
 
 #include "app/inventory_catalog.hpp"
 #include "app/openapi.hpp"
+#include "app/order_directory_adapter.hpp"
 #include "events/observed_event_bus.hpp"
 #include "http/http_server.hpp"
 #include "inventory/inventory_events.hpp"
 #include "inventory/inventory_routes.hpp"
 #include "inventory/product_service.hpp"
 #include "monitor/health.hpp"
+#include "notifications/channel.hpp"
+#include "notifications/notification_event_handler.hpp"
+#include "notifications/notification_routes.hpp"
+#include "notifications/notification_service.hpp"
 #include "orders/order_events.hpp"
 #include "orders/order_routes.hpp"
 #include "orders/order_service.hpp"
+#include "payments/gateway.hpp"
+#include "payments/payment_events.hpp"
+#include "payments/payment_routes.hpp"
+#include "payments/payment_service.hpp"
+#include "payments/payment_worker.hpp"
 #include "storage/outbox_relay.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "transport/memory/in_memory_event_bus.hpp"
@@ -35,6 +45,13 @@ struct Application::Parts {
   std::unique_ptr<InventoryCatalog> catalog;
   std::unique_ptr<orders::OrderService> orders;
   std::unique_ptr<orders::OrderEventHandler> order_events;
+  std::unique_ptr<payments::SimulatedGateway> gateway;
+  std::unique_ptr<OrderDirectoryAdapter> order_directory;
+  std::unique_ptr<payments::PaymentService> payments;
+  std::unique_ptr<payments::PaymentEventHandler> payment_events;
+  std::unique_ptr<payments::PaymentWorker> payment_worker;
+  std::unique_ptr<notifications::NotificationService> notifications;
+  std::unique_ptr<notifications::NotificationEventHandler> notification_events;
   monitor::HealthSources health;
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> ready{false};
@@ -52,10 +69,17 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   auto p = std::make_unique<Parts>();
   p->clock = &clock;
 
+  // Every module declares its collections; shared ones (idempotency keys) are declared once.
   std::vector<CollectionSpec> collections;
-  for (auto specs : {inventory::ProductService::Collections(),
-                     inventory::StockService::Collections(), orders::OrderService::Collections()}) {
-    for (auto& c : specs) collections.push_back(std::move(c));
+  for (auto specs :
+       {inventory::ProductService::Collections(), inventory::StockService::Collections(),
+        orders::OrderService::Collections(), payments::PaymentService::Collections(),
+        notifications::NotificationService::Collections()}) {
+    for (auto& c : specs) {
+      const bool known = std::any_of(collections.begin(), collections.end(),
+                                     [&](const CollectionSpec& k) { return k.name == c.name; });
+      if (!known) collections.push_back(std::move(c));
+    }
   }
 
   std::error_code ec;
@@ -86,6 +110,33 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   p->orders = std::make_unique<orders::OrderService>(*p->store, *p->catalog, clock);
   p->order_events = std::make_unique<orders::OrderEventHandler>(*p->store, clock);
 
+  payments::PaymentsOptions payment_options;
+  payment_options.gateway_latency = settings.gateway_latency;
+  payment_options.auto_confirm_delay = settings.auto_confirm_delay;
+  p->gateway = std::make_unique<payments::SimulatedGateway>(payment_options.gateway_latency);
+  p->order_directory = std::make_unique<OrderDirectoryAdapter>(*p->orders);
+  p->payments = std::make_unique<payments::PaymentService>(*p->store, *p->order_directory,
+                                                           *p->gateway, clock);
+  p->payment_events =
+      std::make_unique<payments::PaymentEventHandler>(*p->store, *p->gateway, clock);
+  p->payment_worker =
+      std::make_unique<payments::PaymentWorker>(*p->store, *p->gateway, clock, payment_options);
+
+  notifications::NotificationsOptions notification_options;
+  notification_options.smtp_url = settings.smtp_url;
+  notification_options.smtp_from = settings.smtp_from;
+  notification_options.sms_webhook_url = settings.sms_webhook_url;
+  notification_options.push_webhook_url = settings.push_webhook_url;
+  notification_options.alert_email = settings.alert_email;
+  notification_options.templates_dir = settings.templates_dir;
+  p->notifications = std::make_unique<notifications::NotificationService>(
+      *p->store, clock, notification_options, notifications::MakeChannels(notification_options));
+  if (auto templates = p->notifications->templates().Verify(); !templates) {
+    return std::move(templates).error();
+  }
+  p->notification_events =
+      std::make_unique<notifications::NotificationEventHandler>(*p->notifications);
+
   // Consumers: each module's handler on its own queue (EVENTS.md topology).
   auto subscribe = [&](const char* module, auto* handler) {
     p->events->Subscribe(
@@ -94,6 +145,10 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   };
   subscribe("inventory", p->inventory_events.get());
   subscribe("orders", p->order_events.get());
+  p->events->Subscribe(std::string(payments::PaymentEventHandler::kQueue),
+                       p->payment_events->AsEventHandler(), SubscribeOptions{});
+  p->events->Subscribe(std::string(notifications::NotificationEventHandler::kQueue),
+                       p->notification_events->AsEventHandler(), SubscribeOptions{});
 
   Parts* raw = p.get();
   p->health.store = p->store.get();
@@ -109,6 +164,10 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   for (auto& r : inventory::InventoryRoutes(*p->products, *p->stock))
     routes.push_back(std::move(r));
   for (auto& r : orders::OrderRoutes(*p->orders)) routes.push_back(std::move(r));
+  for (auto& r : payments::PaymentRoutes(*p->payments)) routes.push_back(std::move(r));
+  for (auto& r : notifications::NotificationRoutes(*p->notifications)) {
+    routes.push_back(std::move(r));
+  }
 
   HttpServerOptions http_options;
   http_options.host = settings.host;
@@ -126,8 +185,16 @@ Result<int> Application::Start() {
   if (p.started) return p.port;
   if (auto bus = p.bus->Start(); !bus) return std::move(bus).error();
   p.relay->Start();
+  if (auto recovered = p.payment_worker->RecoverStalled(); !recovered) {
+    spdlog::warn("payments: recovering stalled charges failed: {}", recovered.error().message);
+  }
+  p.payment_worker->Start();
+  if (auto resent = p.notifications->RetryPending(); !resent) {
+    spdlog::warn("notifications: resending pending ones failed: {}", resent.error().message);
+  }
   auto port = p.http->Start();
   if (!port) {
+    p.payment_worker->Stop();
     p.relay->Stop();
     p.bus->Stop();
     return std::move(port).error();
@@ -146,6 +213,7 @@ void Application::Stop() {
   // Reverse of start: no new requests, then no new deliveries, then flush what was written.
   if (p.http) p.http->Stop();
   if (p.bus) p.bus->Stop();
+  if (p.payment_worker) p.payment_worker->Stop();
   if (p.relay) p.relay->Stop();
 }
 

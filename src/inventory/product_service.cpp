@@ -36,7 +36,7 @@ std::vector<CollectionSpec> ProductService::Collections() {
 }
 
 asio::awaitable<Result<Product>> ProductService::Create(const json::object& body,
-                                                        const RequestContext& context) {
+                                                        RequestContext context) {
   BodyReader r(body);
   auto name = r.RequiredString("name", 200);
   auto sku = r.RequiredString("sku", 64);
@@ -110,7 +110,7 @@ asio::awaitable<Result<ProductPage>> ProductService::List(ProductFilter filter, 
 
 asio::awaitable<Result<Product>> ProductService::Update(std::string product_id,
                                                         const json::object& body,
-                                                        const RequestContext& context) {
+                                                        RequestContext context) {
   BodyReader r(body);
   auto name = r.OptionalString("name", 200);
   auto price = r.OptionalMoney("price", Money(), kMaxPrice);

@@ -35,13 +35,12 @@ class ProductService {
 
   /// Validates `body` ({name, sku, price, stock, minStock?, category?, description?}); a
   /// duplicate sku → kConflict.
-  boost::asio::awaitable<Result<Product>> Create(const json::object& body,
-                                                 const RequestContext& context);
+  boost::asio::awaitable<Result<Product>> Create(const json::object& body, RequestContext context);
   boost::asio::awaitable<Result<Product>> Get(std::string product_id);
   boost::asio::awaitable<Result<ProductPage>> List(ProductFilter filter, Page page);
   /// Any of {name, price, minStock, category, description}; other fields → kValidationFailed.
   boost::asio::awaitable<Result<Product>> Update(std::string product_id, const json::object& body,
-                                                 const RequestContext& context);
+                                                 RequestContext context);
   /// The products with these ids that exist (for the orders module's catalog port).
   boost::asio::awaitable<Result<std::vector<Product>>> FindMany(std::vector<std::string> ids);
 

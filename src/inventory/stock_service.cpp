@@ -60,7 +60,7 @@ std::vector<CollectionSpec> StockService::Collections() {
 }
 
 asio::awaitable<Result<Product>> StockService::AddStock(const json::object& body,
-                                                        const RequestContext& context) {
+                                                        RequestContext context) {
   auto req = ReadStockRequest(body, false, true);
   if (!req) co_return std::move(req).error();
   std::optional<Product> out;
@@ -84,7 +84,7 @@ asio::awaitable<Result<Product>> StockService::AddStock(const json::object& body
 }
 
 asio::awaitable<Result<ManualReservation>> StockService::Reserve(const json::object& body,
-                                                                 const RequestContext& context) {
+                                                                 RequestContext context) {
   auto req = ReadStockRequest(body, true, false);
   if (!req) co_return std::move(req).error();
   std::optional<Product> out;
@@ -127,7 +127,7 @@ asio::awaitable<Result<ManualReservation>> StockService::Reserve(const json::obj
 }
 
 asio::awaitable<Result<Product>> StockService::Release(const json::object& body,
-                                                       const RequestContext& context) {
+                                                       RequestContext context) {
   auto req = ReadStockRequest(body, true, false);
   if (!req) co_return std::move(req).error();
   std::optional<Product> out;

@@ -43,14 +43,13 @@ class StockService {
 
   /// {productId, quantity >= 1, reason?}: stock += quantity.
   boost::asio::awaitable<Result<Product>> AddStock(const json::object& body,
-                                                   const RequestContext& context);
+                                                   RequestContext context);
   /// {productId, quantity >= 1, orderId?}: holds stock; kConflict when not enough is available.
   boost::asio::awaitable<Result<ManualReservation>> Reserve(const json::object& body,
-                                                            const RequestContext& context);
+                                                            RequestContext context);
   /// {productId, quantity >= 1, orderId?}: gives back a manual hold; kConflict when more than
   /// is held (by that orderId when given, else by holds made without one).
-  boost::asio::awaitable<Result<Product>> Release(const json::object& body,
-                                                  const RequestContext& context);
+  boost::asio::awaitable<Result<Product>> Release(const json::object& body, RequestContext context);
   boost::asio::awaitable<Result<InventoryStats>> Stats();
   /// Products with available <= minStock, by id, newest first.
   boost::asio::awaitable<Result<std::vector<Product>>> LowStock();

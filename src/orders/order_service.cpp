@@ -60,7 +60,7 @@ std::vector<CollectionSpec> OrderService::Collections() {
 }
 
 asio::awaitable<Result<json::object>> OrderService::Create(const json::object& body,
-                                                           const RequestContext& context) {
+                                                           RequestContext context) {
   if (!context.idempotency_key.empty()) {
     if (auto ok = ValidateIdempotencyKey(context.idempotency_key); !ok)
       co_return std::move(ok).error();
@@ -217,7 +217,7 @@ asio::awaitable<Result<OrderPage>> OrderService::List(OrderFilter filter, Page p
 
 asio::awaitable<Result<Order>> OrderService::UpdateStatus(std::string order_id,
                                                           const json::object& body,
-                                                          const RequestContext& context) {
+                                                          RequestContext context) {
   BodyReader r(body);
   auto status_name = r.RequiredString("status", 32);
   auto reason = r.OptionalString("reason", 500);
@@ -235,14 +235,14 @@ asio::awaitable<Result<Order>> OrderService::UpdateStatus(std::string order_id,
 }
 
 asio::awaitable<Result<Order>> OrderService::Cancel(std::string order_id, std::string reason,
-                                                    const RequestContext& context) {
+                                                    RequestContext context) {
   co_return co_await Transition(std::move(order_id), OrderStatus::kCancelled, std::move(reason),
                                 context);
 }
 
 asio::awaitable<Result<Order>> OrderService::Transition(std::string order_id, OrderStatus to,
                                                         std::string reason,
-                                                        const RequestContext& context) {
+                                                        RequestContext context) {
   std::optional<Order> updated;
   auto written = co_await AwaitWrite(store_, [&](Transaction& txn) -> Result<void> {
     auto order = LoadOrder(txn, order_id);

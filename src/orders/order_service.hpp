@@ -37,20 +37,19 @@ class OrderService {
   /// `pending` and ORDER_CREATED. With an Idempotency-Key, a repeat returns the first response
   /// (the stored JSON) and creates nothing. Returns the order's JSON as first answered.
   boost::asio::awaitable<Result<json::object>> Create(const json::object& body,
-                                                      const RequestContext& context);
+                                                      RequestContext context);
   boost::asio::awaitable<Result<Order>> Get(std::string order_id);
   boost::asio::awaitable<Result<OrderPage>> List(OrderFilter filter, Page page);
   /// PUT /api/orders/:id/status: {status, reason?}; illegal transitions → kConflict.
   boost::asio::awaitable<Result<Order>> UpdateStatus(std::string order_id, const json::object& body,
-                                                     const RequestContext& context);
+                                                     RequestContext context);
   /// DELETE /api/orders/:id: cancels a pending or paid order; otherwise kConflict.
   boost::asio::awaitable<Result<Order>> Cancel(std::string order_id, std::string reason,
-                                               const RequestContext& context);
+                                               RequestContext context);
 
  private:
   boost::asio::awaitable<Result<Order>> Transition(std::string order_id, OrderStatus to,
-                                                   std::string reason,
-                                                   const RequestContext& context);
+                                                   std::string reason, RequestContext context);
 
   Store& store_;
   Catalog& catalog_;

@@ -28,15 +28,19 @@ struct Rendezvous {
 template <class Start>
 asio::awaitable<Result<void>> Suspend(Start start) {
   auto state = std::make_shared<Rendezvous>(co_await asio::this_coro::executor);
-  start([state](Result<void> result) {
+  start([state](Result<void> result) mutable {
     {
       std::lock_guard lock(state->mutex);
       state->result = std::move(result);
     }
     // Runs on the coroutine's executor (a strand: the timer is never touched concurrently).
     // Moving the expiry into the past ends a pending wait and makes a later one return at once.
-    asio::post(state->timer.get_executor(),
-               [state] { state->timer.expires_at(asio::steady_timer::time_point::min()); });
+    // The state moves into the posted function so the store's thread keeps no reference: the
+    // timer is always destroyed on the coroutine's side, never after its io_context is gone.
+    auto executor = state->timer.get_executor();
+    asio::post(executor, [state = std::move(state)] {
+      state->timer.expires_at(asio::steady_timer::time_point::min());
+    });
   });
   {
     std::lock_guard lock(state->mutex);

@@ -19,12 +19,17 @@ class OrdersApi : public AppTest {
     ink_ = GetString(CreateProduct("INK", 10, 50), "productId");
   }
 
-  std::string OrderBody(int64_t pen_qty = 3, const std::string& customer = "alice") {
-    return ToJsonText(json::object{
+  // Orders paid by pix stay `pending` until the bank confirms, so these tests see the order as
+  // they left it while the rest of the saga runs (the saga itself is tested in saga_test.cpp).
+  std::string OrderBody(int64_t pen_qty = 3, const std::string& customer = "alice",
+                        const std::string& method = "pix") {
+    json::object body{
         {"customerId", customer},
         {"items",
          json::array{json::object{{"productId", pen_}, {"quantity", pen_qty}, {"price", 0.01}},
-                     json::object{{"productId", ink_}, {"quantity", 1}}}}});
+                     json::object{{"productId", ink_}, {"quantity", 1}}}}};
+    if (!method.empty()) body["paymentMethod"] = method;
+    return ToJsonText(body);
   }
 
   int64_t TotalOrders(const std::string& query = "") {
@@ -45,7 +50,7 @@ TEST_F(OrdersApi, CreatesAPendingOrderPricedByTheCatalog) {
   EXPECT_TRUE(IsWellFormedId(id));
   EXPECT_EQ(GetString(o, "status"), "pending");
   EXPECT_EQ(GetString(o, "customerId"), "alice");
-  EXPECT_EQ(GetString(o, "paymentMethod"), "credit_card");
+  EXPECT_EQ(GetString(o, "paymentMethod"), "pix");
   const auto& items = o.at("items").as_array();
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(ToJsonText(items[0].as_object().at("price")), "1.99");  // client's 0.01 ignored
@@ -66,12 +71,13 @@ TEST_F(OrdersApi, CreatesAPendingOrderPricedByTheCatalog) {
   EXPECT_EQ(event.metadata.source, "orders");
 }
 
-TEST_F(OrdersApi, GeneratesACorrelationIdWhenAbsent) {
-  auto r = Post("/api/orders", OrderBody());
+TEST_F(OrdersApi, GeneratesACorrelationIdAndDefaultsToCreditCard) {
+  auto r = Post("/api/orders", OrderBody(1, "alice", ""));
   ASSERT_EQ(r.status, 201);
   const std::string corr = r.Header("x-correlation-id");
   EXPECT_FALSE(corr.empty());
   EXPECT_EQ(GetString(r.Json().as_object().at("metadata").as_object(), "correlationId"), corr);
+  EXPECT_EQ(GetString(r.Json().as_object(), "paymentMethod"), "credit_card");
 }
 
 TEST_F(OrdersApi, UnknownProductsAreNamedAndNothingIsWritten) {

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/money.hpp"
+
+namespace shopflow::payments {
+
+/// What a gateway is asked to charge. Lives in memory only: `card_number` is never stored.
+struct ChargeRequest {
+  std::string payment_id;  // the gateway-side idempotency key
+  std::string order_id;
+  Money amount;
+  std::string method;
+  std::string card_number;  // as the client sent it; "" when none
+};
+
+/// The gateway's answer to one charge.
+struct GatewayResult {
+  enum class Outcome {
+    kApproved,  // captured: the payment succeeds
+    kDeclined,  // refused: the payment fails with `failure_reason`
+    kPending,   // pix / boleto: registered, waiting for the bank's confirmation
+  };
+  Outcome outcome = Outcome::kApproved;
+  std::string transaction_id;
+  std::string failure_reason;  // kDeclined: "card_declined", "insufficient_funds", ...
+
+  bool operator==(const GatewayResult&) const = default;
+};
+
+/// A payment gateway. Charges are idempotent per payment id: charging the same payment again
+/// returns the first answer. Implementations are thread-safe and never throw for an expected
+/// outcome (a decline is a result, not an error).
+class PaymentGateway {
+ public:
+  virtual ~PaymentGateway() = default;
+
+  /// The answer, when the gateway can give it without waiting (no network round trip); nullopt
+  /// when the caller must use Charge. Never blocks, so it may run inside a store write.
+  virtual std::optional<GatewayResult> TryChargeNow(const ChargeRequest& request) = 0;
+  /// Submits the charge and completes when the gateway answered (after its latency). Suspends
+  /// without blocking the caller's executor; must never be awaited inside a store write.
+  virtual boost::asio::awaitable<GatewayResult> Charge(ChargeRequest request) = 0;
+  /// The answer the gateway gave earlier for this payment, if it knows one (crash recovery).
+  virtual std::optional<GatewayResult> Lookup(std::string_view payment_id) const = 0;
+};
+
+/// Test cards of the built-in simulator (API.md "Payments").
+inline constexpr std::string_view kDeclinedCard = "4000000000000002";
+inline constexpr std::string_view kInsufficientFundsCard = "4000000000009995";
+
+/// The built-in gateway simulator, deterministic in the manner of the big providers' test
+/// modes: card number 4000000000000002 → declined "card_declined", 4000000000009995 → declined
+/// "insufficient_funds", any other or none → approved; pix and boleto → pending (the bank
+/// confirms later). Every answer carries a transaction id "txn_<ULID>".
+///
+/// `latency` > 0 delays each Charge by that much (a steady_timer on the caller's executor, so
+/// no thread is blocked) and makes TryChargeNow return nullopt. Answers are remembered per
+/// payment id (the most recent kRememberedCharges) for idempotency and Lookup; they live in
+/// memory, so a restarted process knows none. Thread-safe.
+class SimulatedGateway final : public PaymentGateway {
+ public:
+  static constexpr size_t kRememberedCharges = 100'000;
+
+  explicit SimulatedGateway(std::chrono::milliseconds latency = std::chrono::milliseconds(0));
+
+  std::optional<GatewayResult> TryChargeNow(const ChargeRequest& request) override;
+  boost::asio::awaitable<GatewayResult> Charge(ChargeRequest request) override;
+  std::optional<GatewayResult> Lookup(std::string_view payment_id) const override;
+
+  /// The simulator's rule alone (transaction id left empty): what `request` would get.
+  static GatewayResult Decide(const ChargeRequest& request);
+
+ private:
+  GatewayResult Answer(const ChargeRequest& request);
+
+  const std::chrono::milliseconds latency_;
+  mutable std::mutex mutex_;
+  std::map<std::string, GatewayResult, std::less<>> answers_;
+  std::deque<std::string> answer_order_;  // oldest first, to forget beyond the cap
+};
+
+}  // namespace shopflow::payments

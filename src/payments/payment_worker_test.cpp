@@ -1,0 +1,259 @@
+#include "payments/payment_worker.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "events/event_types.hpp"
+#include "payments/payments_test_support.hpp"
+#include "payments/run_blocking.hpp"
+
+namespace shopflow::payments::testing {
+namespace {
+
+using Types_ = std::vector<std::string>;
+
+class PaymentWorkerTest : public PaymentsTest {
+ protected:
+  PaymentsOptions Options() {
+    PaymentsOptions options;
+    options.auto_confirm_delay = std::chrono::minutes(10);
+    options.stall_timeout = std::chrono::seconds(30);
+    options.scan_interval = std::chrono::milliseconds(5);
+    return options;
+  }
+};
+
+// --- pix / boleto auto-confirm -------------------------------------------------------------------
+
+TEST_F(PaymentWorkerTest, AutoConfirmSucceedsPixOnceTheDelayPassedOnTheInjectedClock) {
+  PaymentWorker worker(*store_, gateway_, clock_, Options());
+  worker.Start();
+  Deliver(OrderEvent(events::kOrderCreated,
+                     {.order_id = "o1", .method = "pix", .correlation_id = "corr-pix"},
+                     clock_.Now()));
+  Deliver(OrderEvent(events::kOrderCreated, {.order_id = "o2", .method = "boleto"}, clock_.Now()));
+  Deliver(
+      OrderEvent(events::kOrderCreated, {.order_id = "o3", .method = "credit_card"}, clock_.Now()));
+
+  clock_.Advance(std::chrono::minutes(9));
+  auto early = worker.ConfirmDue();
+  ASSERT_TRUE(IsOk(early));
+  EXPECT_EQ(*early, 0);
+  EXPECT_EQ(PaymentOf("o1")->status, PaymentStatus::kProcessing);
+
+  clock_.Advance(std::chrono::minutes(1));
+  worker.Wake();
+  ASSERT_TRUE(WaitUntil([&] {
+    return PaymentOf("o1")->status == PaymentStatus::kSucceeded &&
+           PaymentOf("o2")->status == PaymentStatus::kSucceeded;
+  }));
+  worker.Stop();
+  auto pix = *PaymentOf("o1");
+  EXPECT_EQ(pix.processed_at, clock_.Now());
+  auto events = OutboxFor("o1");
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events.back().event_type, "PAYMENT_SUCCEEDED");
+  EXPECT_EQ(events.back().metadata.correlation_id, "corr-pix");
+  EXPECT_EQ(OutboxFor("o3").size(), 3u) << "the card payment was touched";
+}
+
+TEST_F(PaymentWorkerTest, AutoConfirmIsOffByDefault) {
+  PaymentsOptions options;
+  PaymentWorker worker(*store_, gateway_, clock_, options);
+  Deliver(OrderEvent(events::kOrderCreated, {.order_id = "o1", .method = "pix"}, clock_.Now()));
+  clock_.Advance(std::chrono::hours(24 * 30));
+  auto confirmed = worker.RunOnce();
+  ASSERT_TRUE(IsOk(confirmed));
+  EXPECT_EQ(*confirmed, 0);
+  EXPECT_EQ(PaymentOf("o1")->status, PaymentStatus::kProcessing);
+}
+
+TEST_F(PaymentWorkerTest, AutoConfirmLeavesPaymentsSettledMeanwhileAlone) {
+  PaymentWorker worker(*store_, gateway_, clock_, Options());
+  Deliver(OrderEvent(events::kOrderCreated, {.order_id = "o1", .method = "pix"}, clock_.Now()));
+  Deliver(OrderEvent(events::kOrderCancelled, {.order_id = "o1", .method = "pix"}, clock_.Now()));
+  clock_.Advance(std::chrono::hours(1));
+  auto confirmed = worker.ConfirmDue();
+  ASSERT_TRUE(IsOk(confirmed));
+  EXPECT_EQ(*confirmed, 0);
+  EXPECT_EQ(PaymentOf("o1")->failure_reason, "order_cancelled");
+}
+
+// --- two phases (gateway latency) ----------------------------------------------------------------
+
+TEST_F(PaymentWorkerTest, WithLatencyTheGatewayIsCalledBetweenTwoWrites) {
+  gateway_.set_instant(false);
+  gateway_.set_mode(ScriptedGateway::Mode::kHold);
+  const Envelope created = OrderEvent(
+      events::kOrderCreated, {.order_id = "o1", .card_number = "4000000000000002"}, clock_.Now());
+  Publish(created);
+  ASSERT_TRUE(gateway_.WaitHeld(1));
+
+  // Phase 1 is committed while the gateway is being asked, and the store's writer is free.
+  auto payment = PaymentOf("o1");
+  ASSERT_TRUE(payment.has_value());
+  EXPECT_EQ(payment->status, PaymentStatus::kProcessing);
+  EXPECT_EQ(OutboxTypes(), (Types_{"PAYMENT_REQUESTED", "PAYMENT_PROCESSING"}));
+  EXPECT_TRUE(IsOk(WriteAndWait(*store_, [](Transaction& txn) {
+    return txn.Insert("idempotency_keys", "probe", json::object{{"probe", true}});
+  })));
+
+  gateway_.Release();
+  ASSERT_TRUE(WaitHandled(1));
+  EXPECT_EQ(Outcomes().back().kind, HandlerOutcome::Kind::kAck);
+  payment = PaymentOf("o1");
+  EXPECT_EQ(payment->status, PaymentStatus::kFailed);
+  EXPECT_EQ(payment->failure_reason, "card_declined");
+  auto events = Outbox();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].event_type, "PAYMENT_FAILED");
+  for (const auto& e : events) EXPECT_EQ(e.metadata.causation_id, created.metadata.message_id);
+
+  // Redelivery after both phases: nothing new.
+  Deliver(created);
+  EXPECT_EQ(Outbox().size(), 3u);
+}
+
+TEST_F(PaymentWorkerTest, ACancelThatWinsTheRaceWithTheGatewayIsKept) {
+  gateway_.set_instant(false);
+  gateway_.set_mode(ScriptedGateway::Mode::kHold);
+  Publish(OrderEvent(events::kOrderCreated, {.order_id = "o1"}, clock_.Now()));
+  ASSERT_TRUE(gateway_.WaitHeld(1));
+  // A second consumer (another thread or process) applies the cancel meanwhile.
+  Delivery cancel;
+  cancel.queue = std::string(PaymentEventHandler::kQueue);
+  cancel.envelope = OrderEvent(events::kOrderCancelled, {.order_id = "o1"}, clock_.Now());
+  EXPECT_EQ(handler_->Handle(cancel).kind, HandlerOutcome::Kind::kAck);
+  gateway_.Release();
+  ASSERT_TRUE(WaitHandled(1));
+  auto payment = PaymentOf("o1");
+  EXPECT_EQ(payment->status, PaymentStatus::kFailed);
+  EXPECT_EQ(payment->failure_reason, "order_cancelled");
+  EXPECT_EQ(OutboxTypes(), (Types_{"PAYMENT_REQUESTED", "PAYMENT_PROCESSING", "PAYMENT_FAILED"}));
+}
+
+TEST_F(PaymentWorkerTest, RealGatewayLatencyThroughTheApiAndTheSaga) {
+  SimulatedGateway slow(std::chrono::milliseconds(20));
+  PaymentService service(*store_, orders_, slow, clock_);
+  PendingOrder("o1");
+  auto processed = RunBlocking([&] {
+    return service.Process(json::object{{"orderId", "o1"}}, RequestContext{"corr-x", "key-1"});
+  });
+  ASSERT_TRUE(IsOk(processed));
+  EXPECT_EQ(GetString(*processed, "status"), "succeeded");
+  auto again = RunBlocking([&] {
+    return service.Process(json::object{{"orderId", "o1"}}, RequestContext{"corr-x", "key-1"});
+  });
+  ASSERT_TRUE(IsOk(again));
+  EXPECT_EQ(*again, *processed);
+  EXPECT_EQ(OutboxTypes(),
+            (Types_{"PAYMENT_REQUESTED", "PAYMENT_PROCESSING", "PAYMENT_SUCCEEDED"}));
+
+  PaymentEventHandler handler(*store_, slow, clock_);
+  Delivery delivery;
+  delivery.queue = std::string(PaymentEventHandler::kQueue);
+  delivery.envelope = OrderEvent(
+      events::kOrderCreated, {.order_id = "o2", .card_number = "4000000000009995"}, clock_.Now());
+  EXPECT_EQ(handler.Handle(delivery).kind, HandlerOutcome::Kind::kAck);
+  EXPECT_EQ(PaymentOf("o2")->failure_reason, "insufficient_funds");
+}
+
+TEST_F(PaymentWorkerTest, AKeyedRepeatWhileTheFirstIsAtTheGatewayCreatesNothing) {
+  gateway_.set_instant(false);
+  gateway_.set_mode(ScriptedGateway::Mode::kHold);
+  PendingOrder("o1");
+  const json::object body{{"orderId", "o1"}};
+  auto first = std::async(std::launch::async, [&] {
+    return Post("/api/payments/process", "", body, {{"idempotency-key", "k"}});
+  });
+  ASSERT_TRUE(gateway_.WaitHeld(1));
+  auto repeat = Post("/api/payments/process", "", body, {{"idempotency-key", "k"}});
+  EXPECT_EQ(repeat.status, 201);
+  EXPECT_EQ(GetString(repeat.body.as_object(), "status"), "processing");
+  gateway_.Release();
+  auto answered = first.get();
+  ASSERT_EQ(answered.status, 201);
+  EXPECT_EQ(GetString(answered.body.as_object(), "status"), "succeeded");
+  EXPECT_EQ(GetString(answered.body.as_object(), "paymentId"),
+            GetString(repeat.body.as_object(), "paymentId"));
+  auto later = Post("/api/payments/process", "", body, {{"idempotency-key", "k"}});
+  EXPECT_EQ(later.body, answered.body);
+  EXPECT_EQ(gateway_.charges(), 1);
+  EXPECT_EQ(Docs(kPaymentsCollection).size(), 1u);
+  EXPECT_EQ(Outbox().size(), 3u);
+}
+
+// --- recovery ------------------------------------------------------------------------------------
+
+TEST_F(PaymentWorkerTest, RecoverStalledAppliesTheAnswerTheGatewayGaveBeforeTheCrash) {
+  gateway_.set_instant(false);
+  gateway_.set_mode(ScriptedGateway::Mode::kCrashAfterCharge);
+  Deliver(
+      OrderEvent(events::kOrderCreated,
+                 {.order_id = "o1", .card_number = "4000000000000002", .correlation_id = "corr-9"},
+                 clock_.Now()));
+  EXPECT_EQ(Outcomes().back().kind, HandlerOutcome::Kind::kAck);
+  EXPECT_EQ(PaymentOf("o1")->status, PaymentStatus::kProcessing);
+
+  PaymentWorker worker(*store_, gateway_, clock_, Options());
+  auto too_early = worker.RecoverStalled();
+  ASSERT_TRUE(IsOk(too_early));
+  EXPECT_EQ(*too_early, 0) << "a charge may still be at the gateway";
+  clock_.Advance(std::chrono::seconds(30));
+  auto recovered = worker.RecoverStalled();
+  ASSERT_TRUE(IsOk(recovered));
+  EXPECT_EQ(*recovered, 1);
+  auto payment = PaymentOf("o1");
+  EXPECT_EQ(payment->status, PaymentStatus::kFailed);
+  EXPECT_EQ(payment->failure_reason, "card_declined");
+  EXPECT_EQ(payment->transaction_id, gateway_.Lookup(payment->payment_id)->transaction_id);
+  auto events = Outbox();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events.back().event_type, "PAYMENT_FAILED");
+  EXPECT_EQ(events.back().metadata.correlation_id, "corr-9");
+  // Idempotent.
+  recovered = worker.RecoverStalled();
+  ASSERT_TRUE(IsOk(recovered));
+  EXPECT_EQ(*recovered, 0);
+  EXPECT_EQ(Outbox().size(), 3u);
+}
+
+TEST_F(PaymentWorkerTest, RecoverStalledFailsAChargeTheGatewayNeverSaw) {
+  gateway_.set_instant(false);
+  gateway_.set_mode(ScriptedGateway::Mode::kCrashBeforeCharge);
+  Deliver(OrderEvent(events::kOrderCreated, {.order_id = "o1", .card_number = "4242424242424242"},
+                     clock_.Now()));
+  Deliver(OrderEvent(events::kOrderCreated, {.order_id = "o-pix", .method = "pix"}, clock_.Now()));
+  clock_.Advance(std::chrono::minutes(1));
+  PaymentWorker worker(*store_, gateway_, clock_, PaymentsOptions{});
+  auto recovered = worker.RecoverStalled();
+  ASSERT_TRUE(IsOk(recovered));
+  EXPECT_EQ(*recovered, 1);
+  auto payment = PaymentOf("o1");
+  EXPECT_EQ(payment->status, PaymentStatus::kFailed);
+  EXPECT_EQ(payment->failure_reason, "processing_interrupted");
+  EXPECT_EQ(OutboxFor("o1").back().event_type, "PAYMENT_FAILED");
+  EXPECT_EQ(PaymentOf("o-pix")->status, PaymentStatus::kProcessing)
+      << "pix waits for the bank, it is not stalled";
+}
+
+TEST_F(PaymentWorkerTest, TheWorkerThreadRecoversStalledPaymentsAndStopsCleanly) {
+  gateway_.set_instant(false);
+  gateway_.set_mode(ScriptedGateway::Mode::kCrashAfterCharge);
+  Deliver(OrderEvent(events::kOrderCreated, {.order_id = "o1"}, clock_.Now()));
+  auto worker = std::make_unique<PaymentWorker>(*store_, gateway_, clock_, Options());
+  worker->Start();
+  worker->Start();  // idempotent
+  clock_.Advance(std::chrono::seconds(31));
+  worker->Wake();
+  ASSERT_TRUE(WaitUntil([&] { return PaymentOf("o1")->status == PaymentStatus::kSucceeded; }));
+  worker->Stop();
+  worker->Stop();  // idempotent
+  worker.reset();
+  EXPECT_EQ(OutboxFor("o1").back().event_type, "PAYMENT_SUCCEEDED");
+}
+
+}  // namespace
+}  // namespace shopflow::payments::testing
