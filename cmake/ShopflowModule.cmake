@@ -30,8 +30,9 @@ function(shopflow_module name)
   endif()
 endfunction()
 
+# SERIAL: the tests must not run beside others (they stop the shared broker, say).
 function(shopflow_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL" "" "SOURCES;DEPS;LABELS" ${ARGN})
   set(target shopflow_${name})
   add_executable(${target} ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
@@ -40,6 +41,11 @@ function(shopflow_test name)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
-  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${ARG_LABELS}"
+  set(extra)
+  if(ARG_SERIAL)
+    set(extra RUN_SERIAL TRUE)
+  endif()
+  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST
+                       PROPERTIES LABELS "${ARG_LABELS}" ${extra}
                        DISCOVERY_TIMEOUT 60)
 endfunction()

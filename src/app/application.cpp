@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "app/inventory_catalog.hpp"
 #include "app/openapi.hpp"
@@ -27,6 +30,8 @@
 #include "payments/payment_worker.hpp"
 #include "storage/outbox_relay.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "transport/amqp/amqp_event_bus.hpp"
+#include "transport/amqp/amqp_url.hpp"
 #include "transport/memory/in_memory_event_bus.hpp"
 
 namespace shopflow {
@@ -35,7 +40,7 @@ struct Application::Parts {
   Settings settings;
   const Clock* clock = nullptr;
   std::unique_ptr<SqliteStore> store;
-  std::unique_ptr<InMemoryEventBus> bus;
+  std::unique_ptr<EventBus> bus;             // the transport: InMemoryEventBus or AmqpEventBus
   std::unique_ptr<EventBus> wrapper;         // test hook around the transport, if any
   std::unique_ptr<ObservedEventBus> events;  // what everything else publishes and consumes on
   std::unique_ptr<OutboxRelay> relay;
@@ -55,6 +60,10 @@ struct Application::Parts {
   monitor::HealthSources health;
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> ready{false};
+  std::thread bus_starter;  // retries EventBus::Start while the broker is away at start-up
+  std::mutex bus_starter_mutex;
+  std::condition_variable bus_starter_wake;
+  bool stopped_flag = false;  // guarded by bus_starter_mutex
   bool started = false;
   bool stopped = false;
   int port = 0;
@@ -98,7 +107,14 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   RetryPolicy retry;
   retry.max_attempts = settings.retry_max_attempts;
   retry.initial_delay = settings.retry_initial_delay;
-  p->bus = std::make_unique<InMemoryEventBus>(DefaultTopology(retry), clock);
+  if (settings.rabbitmq_url.empty()) {
+    p->bus = std::make_unique<InMemoryEventBus>(DefaultTopology(retry), clock);
+  } else {
+    auto url = ParseAmqpUrl(settings.rabbitmq_url);
+    if (!url) return ValidationError("RABBITMQ_URL: " + url.error().message);
+    spdlog::info("event bus: RabbitMQ at {}", url->Redacted());
+    p->bus = std::make_unique<AmqpEventBus>(*url, DefaultTopology(retry), clock);
+  }
   if (hooks.wrap_transport) p->wrapper = hooks.wrap_transport(*p->bus);
   p->events = std::make_unique<ObservedEventBus>(p->wrapper ? *p->wrapper : *p->bus);
   p->relay = std::make_unique<OutboxRelay>(*p->store, *p->events, OutboxRelayOptions{});
@@ -183,7 +199,27 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
 Result<int> Application::Start() {
   auto& p = *parts_;
   if (p.started) return p.port;
-  if (auto bus = p.bus->Start(); !bus) return std::move(bus).error();
+  if (auto bus = p.bus->Start(); !bus) {
+    // A broker that is away at start-up must not stop the API: orders are accepted into the
+    // outbox, health says degraded, and the bus is started as soon as the broker answers.
+    if (bus.error().code != ErrorCode::kUnavailable) return std::move(bus).error();
+    spdlog::warn("event bus not started: {}; retrying in the background", bus.error().message);
+    p.bus_starter = std::thread([&p] {
+      auto delay = std::chrono::milliseconds(200);
+      std::unique_lock lock(p.bus_starter_mutex);
+      while (!p.stopped_flag) {
+        if (p.bus_starter_wake.wait_for(lock, delay, [&p] { return p.stopped_flag; })) break;
+        lock.unlock();
+        auto retried = p.bus->Start();
+        lock.lock();
+        if (retried) {
+          spdlog::info("event bus started");
+          break;
+        }
+        delay = std::min(delay * 2, std::chrono::milliseconds(10'000));
+      }
+    });
+  }
   p.relay->Start();
   if (auto recovered = p.payment_worker->RecoverStalled(); !recovered) {
     spdlog::warn("payments: recovering stalled charges failed: {}", recovered.error().message);
@@ -212,6 +248,12 @@ void Application::Stop() {
   p.ready = false;
   // Reverse of start: no new requests, then no new deliveries, then flush what was written.
   if (p.http) p.http->Stop();
+  {
+    std::lock_guard lock(p.bus_starter_mutex);
+    p.stopped_flag = true;
+  }
+  p.bus_starter_wake.notify_all();
+  if (p.bus_starter.joinable()) p.bus_starter.join();
   if (p.bus) p.bus->Stop();
   if (p.payment_worker) p.payment_worker->Stop();
   if (p.relay) p.relay->Stop();

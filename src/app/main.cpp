@@ -7,6 +7,9 @@
 
 #include "app/application.hpp"
 #include "app/settings_loader.hpp"
+#include "core/json.hpp"
+#include "events/topology.hpp"
+#include "transport/amqp/definitions.hpp"
 
 namespace {
 
@@ -59,6 +62,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   serve->add_option("--data-dir", data_dir, "Data directory (overrides SHOPFLOW_DATA_DIR)");
 
+  auto* topology = cli.add_subcommand("topology", "The broker topology of EVENTS.md");
+  topology->require_subcommand(1);
+  auto* export_cmd = topology->add_subcommand(
+      "export",
+      "Print the topology as a RabbitMQ definitions file (rabbitmqctl import_definitions)");
+  std::string vhost = "ecommerce";
+  export_cmd->add_option("--vhost", vhost, "Virtual host of the definitions")
+      ->capture_default_str();
+  export_cmd->add_option("--config", config_path, "JSON config file (retry policy)");
+
   CLI11_PARSE(cli, argc, argv);
 
   auto settings = shopflow::LoadSettings(config_path, shopflow::ProcessEnvironment());
@@ -67,6 +80,15 @@ int main(int argc, char** argv) {
     for (const auto& d : settings.error().details)
       std::cerr << "  " << d.field << " " << d.issue << "\n";
     return 2;
+  }
+  if (export_cmd->parsed()) {
+    shopflow::RetryPolicy retry;
+    retry.max_attempts = settings->retry_max_attempts;
+    retry.initial_delay = settings->retry_initial_delay;
+    std::cout << shopflow::ToJsonText(
+                     shopflow::TopologyDefinitions(shopflow::DefaultTopology(retry), vhost))
+              << std::endl;
+    return 0;
   }
   if (port) settings->port = *port;
   if (data_dir) settings->data_dir = *data_dir;

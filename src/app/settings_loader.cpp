@@ -103,6 +103,18 @@ const std::vector<Field>& Fields() {
       {"pushWebhookUrl", "SHOPFLOW_PUSH_WEBHOOK_URL", StringSetter(&Settings::push_webhook_url)},
       {"alertEmail", "SHOPFLOW_ALERT_EMAIL", StringSetter(&Settings::alert_email)},
       {"templatesDir", "SHOPFLOW_TEMPLATES_DIR", StringSetter(&Settings::templates_dir)},
+      {"messagesMax", "SHOPFLOW_MESSAGES_MAX",
+       IntSetter(&Settings::messages_max_count, 0, 1'000'000'000)},
+      {"messagesMaxAgeS", "SHOPFLOW_MESSAGES_MAX_AGE_S",
+       [](Settings& s, std::string_view text) {
+         auto v = ToInt(text);
+         if (!v || *v < 0) return false;
+         s.messages_max_age = std::chrono::seconds(*v);
+         return true;
+       }},
+      {"dlqAlertThreshold", "SHOPFLOW_DLQ_ALERT_THRESHOLD",
+       IntSetter(&Settings::dlq_alert_threshold, 0, 1'000'000'000)},
+      {"redriveRate", "SHOPFLOW_REDRIVE_RATE", IntSetter(&Settings::redrive_rate, 1, 100'000)},
       {"logLevel", "SHOPFLOW_LOG_LEVEL", StringSetter(&Settings::log_level)},
   };
   return fields;

@@ -42,6 +42,12 @@ struct Settings {
   std::string alert_email = "operators@localhost";   // SHOPFLOW_ALERT_EMAIL (stock alerts)
   std::string templates_dir;  // SHOPFLOW_TEMPLATES_DIR (empty: the built-in templates)
 
+  // Monitoring.
+  int64_t messages_max_count = 100'000;            // SHOPFLOW_MESSAGES_MAX (event log rows kept)
+  std::chrono::seconds messages_max_age{86400};   // SHOPFLOW_MESSAGES_MAX_AGE_S
+  int64_t dlq_alert_threshold = 10;               // SHOPFLOW_DLQ_ALERT_THRESHOLD (dead letters)
+  int64_t redrive_rate = 50;                      // SHOPFLOW_REDRIVE_RATE (re-drives per second)
+
   std::string log_level = "info";  // SHOPFLOW_LOG_LEVEL
 };
 

@@ -65,6 +65,13 @@ struct SubscribeOptions {
   int prefetch = 200;   // unacknowledged messages in flight (AMQP basic.qos)
 };
 
+/// How many messages wait in one queue (for stats, health and metrics).
+struct QueueDepth {
+  std::string queue;
+  int64_t messages = 0;   // ready (and, for the embedded bus, scheduled for retry)
+  int64_t consumers = 0;  // -1 when unknown
+};
+
 /// Connection state for health checks.
 struct BusStatus {
   std::string transport;  // "memory" or "amqp"
@@ -102,6 +109,10 @@ class EventBus {
   virtual void Subscribe(std::string queue, EventHandler handler, SubscribeOptions options) = 0;
 
   virtual BusStatus Status() const = 0;
+
+  /// Depth of every queue of the topology, as the transport knows it (RabbitMQ: passive
+  /// declares). Empty when unknown or disconnected. May block briefly; not for hot paths.
+  virtual std::vector<QueueDepth> QueueDepths() { return {}; }
 };
 
 }  // namespace shopflow

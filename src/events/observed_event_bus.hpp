@@ -42,6 +42,7 @@ class ObservedEventBus final : public EventBus {
   }
   void Subscribe(std::string queue, EventHandler handler, SubscribeOptions options) override;
   BusStatus Status() const override { return inner_.Status(); }
+  std::vector<QueueDepth> QueueDepths() override { return inner_.QueueDepths(); }
 
  private:
   EventBus& inner_;

@@ -159,9 +159,13 @@ Topology DefaultTopology(const RetryPolicy& retry) {
     m.dead_letter_queue = def.dead_letter_queue;
     t.queues.push_back(QueueSpec{m.queue, QueueRole::kModule, m.module});
     for (int i = 1; i <= tiers; ++i) {
-      QueueSpec tier{"retry." + m.module + ".queue." + std::to_string(i), QueueRole::kRetry,
-                     m.module};
-      tier.message_ttl = retry.DelayAfter(i);
+      // The delay is part of the name: a queue's TTL cannot change once declared, so a new
+      // retry policy declares new tiers instead of failing against an existing broker.
+      const auto delay = retry.DelayAfter(i);
+      QueueSpec tier{"retry." + m.module + ".queue." + std::to_string(i) + "." +
+                         std::to_string(delay.count()) + "ms",
+                     QueueRole::kRetry, m.module};
+      tier.message_ttl = delay;
       tier.dead_letter_exchange = "";          // the default exchange...
       tier.dead_letter_routing_key = m.queue;  // ...straight back into the module queue
       m.retry_queues.push_back(tier.name);

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "tests/e2e/app_fixture.hpp"
+#include "tests/e2e/saga_books.hpp"
 #include "tests/support/duplicating_event_bus.hpp"
 
 namespace shopflow::testing {
@@ -37,16 +38,6 @@ class SagaInvariants : public AppTest {
     StartAppWith(std::move(hooks));
   }
 
-  /// Every document of a list endpoint, page by page.
-  std::vector<json::object> ListAll(const std::string& path) {
-    std::vector<json::object> out;
-    for (int64_t offset = 0;; offset += 500) {
-      auto page = Get(path + "?limit=500&offset=" + std::to_string(offset)).Json().as_object();
-      for (const auto& d : page.at("data").as_array()) out.push_back(d.as_object());
-      if (offset + 500 >= GetInt(page, "total")) return out;
-    }
-  }
-
   uint64_t seed_ = 0;
   DuplicatingEventBus* duplicating_ = nullptr;
 };
@@ -55,11 +46,6 @@ TEST_F(SagaInvariants, EveryOrderSettlesAndTheBooksBalance) {
   const int64_t orders = EnvInt("SHOPFLOW_RANDOM_ORDERS", 2000);
   std::mt19937_64 random(seed_);
 
-  struct ProductBook {
-    std::string id;
-    int64_t initial = 0;
-    int64_t added = 0;
-  };
   std::vector<ProductBook> products;
   for (int i = 0; i < 4; ++i) {
     const int64_t stock = 150 + 50 * i;
@@ -105,57 +91,10 @@ TEST_F(SagaInvariants, EveryOrderSettlesAndTheBooksBalance) {
 
   // Settled: no order pending, nothing reserved (no manual holds in this run), and the stock
   // of every product equals what was put in minus what paid orders took.
-  auto balanced = [&] {
-    auto pending = Get("/api/orders?status=pending&limit=1").Json().as_object();
-    if (GetInt(pending, "total") != 0) return false;
-    std::map<std::string, int64_t> sold;
-    for (const auto& o : ListAll("/api/orders")) {
-      const std::string status = GetString(o, "status");
-      if (status != "paid" && status != "shipped" && status != "delivered") continue;
-      for (const auto& line : o.at("items").as_array()) {
-        sold[GetString(line.as_object(), "productId")] += GetInt(line.as_object(), "quantity");
-      }
-    }
-    for (const auto& book : products) {
-      auto p = Get("/api/inventory/products/" + book.id).Json().as_object();
-      if (GetInt(p, "reserved") != 0) return false;
-      if (GetInt(p, "stock") != book.initial + book.added - sold[book.id]) return false;
-    }
-    return true;
-  };
-  ASSERT_TRUE(WaitFor(balanced, std::chrono::seconds(120))) << "seed " << seed_;
+  ASSERT_TRUE(WaitFor([&] { return Balanced(*client_, products); }, std::chrono::seconds(120)))
+      << "seed " << seed_;
   EXPECT_GT(duplicating_->duplicated(), 0);
-
-  // Per product: nothing negative, available = stock - reserved.
-  for (const auto& book : products) {
-    auto p = Get("/api/inventory/products/" + book.id).Json().as_object();
-    EXPECT_GE(GetInt(p, "stock"), 0);
-    EXPECT_GE(GetInt(p, "reserved"), 0);
-    EXPECT_EQ(GetInt(p, "available"), GetInt(p, "stock") - GetInt(p, "reserved"));
-  }
-
-  // Per order: paid orders have exactly one succeeded payment of their total; failed and
-  // cancelled ones hold no charge.
-  std::map<std::string, std::vector<json::object>> payments;
-  for (const auto& p : ListAll("/api/payments")) payments[GetString(p, "orderId")].push_back(p);
-  std::map<std::string, int> by_status;
-  for (const auto& o : ListAll("/api/orders")) {
-    const std::string id = GetString(o, "orderId");
-    const std::string status = GetString(o, "status");
-    ++by_status[status];
-    int succeeded = 0;
-    for (const auto& p : payments[id]) succeeded += GetString(p, "status") == "succeeded";
-    EXPECT_LE(payments[id].size(), 1u) << id;
-    if (status == "paid") {
-      EXPECT_EQ(succeeded, 1) << id;
-      if (!payments[id].empty()) {
-        EXPECT_EQ(ToJsonText(payments[id][0].at("amount")), ToJsonText(o.at("totalAmount"))) << id;
-      }
-    } else {
-      EXPECT_EQ(succeeded, 0) << id << " is " << status;
-    }
-  }
-  EXPECT_EQ(by_status["pending"], 0);
+  auto by_status = ExpectOrderInvariants(*client_, products);
   int64_t total = 0;
   for (const auto& [status, count] : by_status) total += count;
   EXPECT_EQ(total, orders);

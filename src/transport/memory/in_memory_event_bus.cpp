@@ -202,7 +202,7 @@ BusStatus InMemoryEventBus::Status() const {
   return BusStatus{"memory", !stopping_, ""};
 }
 
-size_t InMemoryEventBus::QueueDepth(std::string_view queue) const {
+size_t InMemoryEventBus::DepthOf(std::string_view queue) const {
   const QueueState* state = FindQueueState(queue);
   if (!state) return 0;
   std::lock_guard lock(mu_);
@@ -360,6 +360,14 @@ void InMemoryEventBus::TimerLoop() {
     const Duration until_due = scheduled_.begin()->first - now;
     timer_cv_.wait_for(lock, std::min<Duration>(until_due, options_.timer_poll_interval));
   }
+}
+
+std::vector<QueueDepth> InMemoryEventBus::QueueDepths() {
+  std::vector<QueueDepth> out;
+  for (const auto& q : topology_.queues) {
+    out.push_back({q.name, static_cast<int64_t>(DepthOf(q.name)), -1});
+  }
+  return out;
 }
 
 }  // namespace shopflow

@@ -110,11 +110,12 @@ class InMemoryEventBus final : public EventBus {
   void Subscribe(std::string queue, EventHandler handler, SubscribeOptions options) override;
 
   /// {"memory", connected = not stopped, ""}.
+  std::vector<QueueDepth> QueueDepths() override;
   BusStatus Status() const override;
 
   /// Messages ready plus scheduled for redelivery on `queue` (not those being handled); 0 for an
   /// unknown queue.
-  size_t QueueDepth(std::string_view queue) const;
+  size_t DepthOf(std::string_view queue) const;
   /// Copies of the messages ready on `queue`, oldest first (e.g. to inspect a dead-letter queue);
   /// empty for an unknown queue.
   std::vector<Delivery> PeekQueue(std::string_view queue) const;

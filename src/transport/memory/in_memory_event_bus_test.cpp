@@ -134,7 +134,7 @@ TEST_F(InMemoryEventBusTest, OrderCreatedReachesEachBoundQueueExactlyOnce) {
   ASSERT_TRUE(WaitUntil([&] { return bus.Counters().acked == 3; }));
   // Everything is settled and nothing is scheduled: no further delivery can come.
   for (auto queue : {kOrdersQueue, kPaymentsQueue, kInventoryQueue, kNotificationsQueue}) {
-    EXPECT_EQ(bus.QueueDepth(queue), 0u) << queue;
+    EXPECT_EQ(bus.DepthOf(queue), 0u) << queue;
   }
   EXPECT_EQ(orders.Count(), 0u);
   ASSERT_EQ(payments.Count(), 1u);
@@ -164,7 +164,7 @@ TEST_F(InMemoryEventBusTest, EventWithoutConsumerQueueIsCountedUnroutable) {
   const InMemoryBusCounters counters = bus.Counters();
   EXPECT_EQ(counters.published, 1u);
   EXPECT_EQ(counters.unroutable, 1u);
-  for (const QueueSpec& q : topology.queues) EXPECT_EQ(bus.QueueDepth(q.name), 0u) << q.name;
+  for (const QueueSpec& q : topology.queues) EXPECT_EQ(bus.DepthOf(q.name), 0u) << q.name;
 
   ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated)).ok());
   EXPECT_EQ(bus.Counters().unroutable, 1u);  // a routable event does not count
@@ -178,7 +178,7 @@ TEST_F(InMemoryEventBusTest, MessagesPublishedBeforeSubscribeAreDeliveredAfter) 
   ASSERT_TRUE(PublishOne(bus, first).ok());  // before Start: just enqueued
   ASSERT_TRUE(bus.Start().ok());
   ASSERT_TRUE(PublishOne(bus, second).ok());
-  EXPECT_EQ(bus.QueueDepth(kPaymentsQueue), 2u);  // a queue without consumer keeps its messages
+  EXPECT_EQ(bus.DepthOf(kPaymentsQueue), 2u);  // a queue without consumer keeps its messages
 
   bus.Subscribe(std::string(kPaymentsQueue), payments.Acking(), {});
 
@@ -186,7 +186,7 @@ TEST_F(InMemoryEventBusTest, MessagesPublishedBeforeSubscribeAreDeliveredAfter) 
   const std::vector<Record> records = payments.Snapshot();
   EXPECT_EQ(records[0].delivery.envelope.metadata.message_id, first.metadata.message_id);
   EXPECT_EQ(records[1].delivery.envelope.metadata.message_id, second.metadata.message_id);
-  ASSERT_TRUE(WaitUntil([&] { return bus.QueueDepth(kPaymentsQueue) == 0; }));
+  ASSERT_TRUE(WaitUntil([&] { return bus.DepthOf(kPaymentsQueue) == 0; }));
 }
 
 TEST_F(InMemoryEventBusTest, SubscriptionBeforeStartDeliversOnlyAfterStart) {
@@ -196,7 +196,7 @@ TEST_F(InMemoryEventBusTest, SubscriptionBeforeStartDeliversOnlyAfterStart) {
   ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated)).ok());
 
   EXPECT_TRUE(StaysFalse([&] { return payments.Count() > 0; }));
-  EXPECT_EQ(bus.QueueDepth(kPaymentsQueue), 1u);
+  EXPECT_EQ(bus.DepthOf(kPaymentsQueue), 1u);
 
   ASSERT_TRUE(bus.Start().ok());
   ASSERT_TRUE(WaitUntil([&] { return payments.Count() == 1; }));
@@ -213,8 +213,8 @@ TEST_F(InMemoryEventBusTest, UnknownEventTypeRejectsTheWholeBatch) {
   EXPECT_EQ(result.error().code, ErrorCode::kValidationFailed);
   EXPECT_THAT(result.error().message, ::testing::HasSubstr("ORDER_TELEPORTED"));
   EXPECT_EQ(bus.Counters().published, 0u);
-  EXPECT_EQ(bus.QueueDepth(kPaymentsQueue), 0u);  // the valid first envelope was not published
-  EXPECT_EQ(bus.QueueDepth(kInventoryQueue), 0u);
+  EXPECT_EQ(bus.DepthOf(kPaymentsQueue), 0u);  // the valid first envelope was not published
+  EXPECT_EQ(bus.DepthOf(kInventoryQueue), 0u);
 }
 
 TEST_F(InMemoryEventBusTest, DeliversInPublishOrderToOneConsumer) {
@@ -271,7 +271,7 @@ TEST_F(InMemoryEventBusTest, CompetingConsumersHandleEachMessageOnce) {
   ASSERT_TRUE(bus.Publish(batch).ok());
 
   ASSERT_TRUE(WaitUntil([&] { return bus.Counters().acked == kMessages; }));
-  EXPECT_EQ(bus.QueueDepth(kPaymentsQueue), 0u);
+  EXPECT_EQ(bus.DepthOf(kPaymentsQueue), 0u);
   EXPECT_EQ(bus.Counters().delivered, static_cast<uint64_t>(kMessages));
   std::lock_guard lock(mu);
   ASSERT_EQ(handled.size(), static_cast<size_t>(kMessages));
@@ -294,18 +294,17 @@ TEST_F(InMemoryEventBusTest, RetriesAfterBackoffUntilTheHandlerSucceeds) {
   const Envelope event = Event(events::kOrderCreated);
   ASSERT_TRUE(PublishOne(bus, event).ok());
 
-  ASSERT_TRUE(
-      WaitUntil([&] { return payments.Count() == 1 && bus.QueueDepth(kPaymentsQueue) == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return payments.Count() == 1 && bus.DepthOf(kPaymentsQueue) == 1; }));
   EXPECT_EQ(bus.PeekScheduled(kPaymentsQueue).size(), 1u);  // scheduled, not ready
   EXPECT_THAT(bus.PeekQueue(kPaymentsQueue), IsEmpty());
   EXPECT_TRUE(StaysFalse([&] { return payments.Count() > 1; }));  // the clock has not moved
   clock_.Advance(79ms);
   EXPECT_TRUE(StaysFalse([&] { return payments.Count() > 1; }));  // still before the delay
-  EXPECT_EQ(bus.QueueDepth(kPaymentsQueue), 1u);
+  EXPECT_EQ(bus.DepthOf(kPaymentsQueue), 1u);
   clock_.Advance(42ms);  // 121 ms: past the longest first delay
   ASSERT_TRUE(WaitUntil([&] { return payments.Count() == 2; }));
 
-  ASSERT_TRUE(WaitUntil([&] { return bus.QueueDepth(kPaymentsQueue) == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return bus.DepthOf(kPaymentsQueue) == 1; }));
   clock_.Advance(159ms);
   EXPECT_TRUE(StaysFalse([&] { return payments.Count() > 2; }));
   clock_.Advance(82ms);  // 241 ms after the second failure
@@ -321,8 +320,8 @@ TEST_F(InMemoryEventBusTest, RetriesAfterBackoffUntilTheHandlerSucceeds) {
   const InMemoryBusCounters counters = bus.Counters();
   EXPECT_EQ(counters.retried, 2u);
   EXPECT_EQ(counters.dead_lettered, 0u);
-  EXPECT_EQ(bus.QueueDepth(kPaymentsQueue), 0u);
-  EXPECT_EQ(bus.QueueDepth(kPaymentsDlq), 0u);
+  EXPECT_EQ(bus.DepthOf(kPaymentsQueue), 0u);
+  EXPECT_EQ(bus.DepthOf(kPaymentsDlq), 0u);
 }
 
 TEST_F(InMemoryEventBusTest, DelaysGrowExponentiallyWithinJitterBounds) {
@@ -363,7 +362,7 @@ TEST_F(InMemoryEventBusTest, DelaysGrowExponentiallyWithinJitterBounds) {
   // The jitter is actually applied (a factor of exactly 1.0 three times is not plausible).
   EXPECT_FALSE(delays[0] == 100ms && delays[1] == 200ms && delays[2] == 400ms);
 
-  ASSERT_TRUE(WaitUntil([&] { return bus.QueueDepth(kPaymentsDlq) == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return bus.DepthOf(kPaymentsDlq) == 1; }));
   EXPECT_EQ(bus.PeekQueue(kPaymentsDlq)[0].Header(dead_letter_headers::kAttempts), "4");
 }
 
@@ -403,10 +402,10 @@ TEST_F(InMemoryEventBusTest, ExhaustedRetriesLandInTheModuleDeadLetterQueueWithH
 
   for (size_t delivered = 1; delivered <= 2; ++delivered) {
     ASSERT_TRUE(WaitUntil(
-        [&] { return payments.Count() == delivered && bus.QueueDepth(kPaymentsQueue) == 1; }));
+        [&] { return payments.Count() == delivered && bus.DepthOf(kPaymentsQueue) == 1; }));
     clock_.Advance(10s);
   }
-  ASSERT_TRUE(WaitUntil([&] { return bus.QueueDepth(kPaymentsDlq) == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return bus.DepthOf(kPaymentsDlq) == 1; }));
 
   const std::vector<Delivery> dead = bus.PeekQueue(kPaymentsDlq);
   ASSERT_EQ(dead.size(), 1u);
@@ -423,8 +422,8 @@ TEST_F(InMemoryEventBusTest, ExhaustedRetriesLandInTheModuleDeadLetterQueueWithH
   EXPECT_EQ(d.Header(dead_letter_headers::kLastFailure), FormatRfc3339(first_failure + 20s));
 
   EXPECT_EQ(payments.Count(), 3u);
-  EXPECT_EQ(bus.QueueDepth(kPaymentsQueue), 0u);
-  EXPECT_EQ(bus.QueueDepth("dlq.inventory.reserve.failed"), 0u);  // only the failing module's
+  EXPECT_EQ(bus.DepthOf(kPaymentsQueue), 0u);
+  EXPECT_EQ(bus.DepthOf("dlq.inventory.reserve.failed"), 0u);  // only the failing module's
   const InMemoryBusCounters counters = bus.Counters();
   EXPECT_EQ(counters.retried, 2u);
   EXPECT_EQ(counters.dead_lettered, 1u);
@@ -442,7 +441,7 @@ TEST_F(InMemoryEventBusTest, DeadLetterOutcomeGoesStraightToTheDeadLetterQueue) 
                 {});
   ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated)).ok());
 
-  ASSERT_TRUE(WaitUntil([&] { return bus.QueueDepth(kPaymentsDlq) == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return bus.DepthOf(kPaymentsDlq) == 1; }));
   const Delivery d = bus.PeekQueue(kPaymentsDlq)[0];
   EXPECT_EQ(d.Header(dead_letter_headers::kReason), "poison: no amount");
   EXPECT_EQ(d.Header(dead_letter_headers::kAttempts), "1");
@@ -450,7 +449,7 @@ TEST_F(InMemoryEventBusTest, DeadLetterOutcomeGoesStraightToTheDeadLetterQueue) 
   EXPECT_EQ(d.Header(dead_letter_headers::kLastFailure), FormatRfc3339(clock_.Now()));
   EXPECT_EQ(d.envelope.metadata.retry_count, 0);
   EXPECT_EQ(payments.Count(), 1u);
-  EXPECT_EQ(bus.QueueDepth(kPaymentsQueue), 0u);  // nothing scheduled
+  EXPECT_EQ(bus.DepthOf(kPaymentsQueue), 0u);  // nothing scheduled
   EXPECT_EQ(bus.Counters().retried, 0u);
 }
 
@@ -470,13 +469,13 @@ TEST_F(InMemoryEventBusTest, HandlerExceptionsAreRetried) {
 
   for (size_t delivered = 1; delivered <= 2; ++delivered) {
     ASSERT_TRUE(WaitUntil(
-        [&] { return payments.Count() == delivered && bus.QueueDepth(kPaymentsQueue) == 1; }));
+        [&] { return payments.Count() == delivered && bus.DepthOf(kPaymentsQueue) == 1; }));
     clock_.Advance(10s);
   }
   ASSERT_TRUE(WaitUntil([&] { return bus.Counters().acked == 1; }));
   EXPECT_THAT(payments.Attempts(), ElementsAre(1, 2, 3));
   EXPECT_EQ(bus.Counters().retried, 2u);
-  EXPECT_EQ(bus.QueueDepth(kPaymentsDlq), 0u);
+  EXPECT_EQ(bus.DepthOf(kPaymentsDlq), 0u);
 }
 
 TEST_F(InMemoryEventBusTest, ExceptionMessageIsTheDeadLetterReason) {
@@ -487,7 +486,7 @@ TEST_F(InMemoryEventBusTest, ExceptionMessageIsTheDeadLetterReason) {
       [](const Delivery&) -> HandlerOutcome { throw std::runtime_error("store unreachable"); }, {});
   ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated)).ok());
 
-  ASSERT_TRUE(WaitUntil([&] { return bus.QueueDepth(kPaymentsDlq) == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return bus.DepthOf(kPaymentsDlq) == 1; }));
   const Delivery d = bus.PeekQueue(kPaymentsDlq)[0];
   EXPECT_EQ(d.Header(dead_letter_headers::kReason), "store unreachable");
   EXPECT_EQ(d.Header(dead_letter_headers::kAttempts), "1");
@@ -547,7 +546,7 @@ TEST_F(InMemoryEventBusTest, SendToQueueRedrivesADeadLetterAsAFirstDelivery) {
   EXPECT_EQ(redriven.routing_key, "order.created");
   EXPECT_EQ(redriven.envelope.metadata.message_id, event.metadata.message_id);
   EXPECT_EQ(redriven.Header(dead_letter_headers::kReason), "poison");  // headers as given
-  EXPECT_EQ(bus.QueueDepth(kPaymentsDlq), 0u);
+  EXPECT_EQ(bus.DepthOf(kPaymentsDlq), 0u);
   EXPECT_EQ(bus.Counters().dead_lettered, 1u);
 }
 
@@ -574,7 +573,7 @@ TEST_F(InMemoryEventBusTest, FailureInADeadLetterQueueIsDroppedNotLooped) {
 
   ASSERT_TRUE(WaitUntil([&] { return bus.Counters().dropped == 1; }));
   EXPECT_EQ(dlq.Count(), 1u);
-  EXPECT_EQ(bus.QueueDepth(kPaymentsDlq), 0u);
+  EXPECT_EQ(bus.DepthOf(kPaymentsDlq), 0u);
   EXPECT_EQ(bus.Counters().dead_lettered, 1u);
 }
 

@@ -1,0 +1,822 @@
+#include "transport/amqp/amqp_event_bus.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <exception>
+#include <iterator>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include "core/error.hpp"
+#include "events/event_types.hpp"
+#include "transport/amqp/amqp_wrappers.hpp"
+#include "transport/amqp/wire_message.hpp"
+
+namespace shopflow {
+namespace {
+
+using amqp::Connection;
+using amqp::Headers;
+using amqp::InboundMessage;
+using amqp::OutgoingMessage;
+using SteadyClock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// The publisher publishes on its channel 1. A consumer consumes on channel 1 and publishes its
+// retries and dead letters on channel 2, in confirm mode: a consuming channel's deliveries and
+// a confirm channel's acks are numbered independently, so keeping them apart keeps both simple.
+constexpr uint16_t kMainChannel = 1;
+constexpr uint16_t kConfirmChannel = 2;
+
+// While publishing a large batch the publisher reads the confirms that arrived every this many
+// messages, so that they never pile up in the socket buffers.
+constexpr size_t kDrainEvery = 256;
+
+milliseconds Remaining(SteadyClock::time_point deadline) {
+  return std::max(milliseconds::zero(),
+                  std::chrono::ceil<milliseconds>(deadline - SteadyClock::now()));
+}
+
+// Exponential backoff with jitter for reconnection attempts.
+class Backoff {
+ public:
+  Backoff(const AmqpBusOptions& options, uint64_t seed) : options_(options), rng_(seed) {}
+
+  milliseconds Next() {
+    const double base = std::min(
+        static_cast<double>(options_.reconnect_initial_delay.count()) * std::pow(2.0, failures_),
+        static_cast<double>(options_.reconnect_max_delay.count()));
+    ++failures_;
+    const double jitter = std::clamp(options_.reconnect_jitter, 0.0, 1.0);
+    const double factor =
+        jitter > 0 ? std::uniform_real_distribution<double>(1 - jitter, 1 + jitter)(rng_) : 1.0;
+    return milliseconds(static_cast<int64_t>(base * factor));
+  }
+  void Reset() { failures_ = 0; }
+
+ private:
+  const AmqpBusOptions& options_;
+  std::mt19937_64 rng_;
+  int failures_ = 0;
+};
+
+HandlerOutcome Invoke(const EventHandler& handler, const Delivery& delivery) {
+  // A throwing handler is a transient failure (EventHandler contract), never a dead consumer.
+  try {
+    return handler(delivery);
+  } catch (const std::exception& e) {
+    return HandlerOutcome::Retry(e.what());
+  } catch (...) {
+    return HandlerOutcome::Retry("unknown exception");
+  }
+}
+
+amqp::ConnectionOptions ConnectionOptionsFor(const AmqpBusOptions& options, std::string name) {
+  amqp::ConnectionOptions out;
+  out.name = std::move(name);
+  out.heartbeat = options.heartbeat;
+  out.connect_timeout = options.connect_timeout;
+  out.rpc_timeout = options.operation_timeout;
+  return out;
+}
+
+Result<std::unique_ptr<Connection>> OpenPublisherConnection(const AmqpUrl& url,
+                                                            const Topology& topology,
+                                                            const AmqpBusOptions& options) {
+  auto connection =
+      Connection::Open(url, ConnectionOptionsFor(options, options.connection_name + " publisher"));
+  if (!connection) return std::move(connection).error();
+  Connection& c = **connection;
+  if (auto r = c.OpenChannel(kMainChannel); !r) return std::move(r).error();
+  if (auto r = c.DeclareTopology(kMainChannel, topology); !r) return std::move(r).error();
+  if (auto r = c.SelectConfirms(kMainChannel); !r) return std::move(r).error();
+  return connection;
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------------------------------------
+// Link: the health of one thread's connection, read by Status().
+
+class AmqpEventBus::Link {
+ public:
+  void Up() {
+    std::lock_guard lock(mu_);
+    connected_ = true;
+  }
+  void Down(std::string error) {
+    std::lock_guard lock(mu_);
+    connected_ = false;
+    error_ = std::move(error);
+  }
+  std::pair<bool, std::string> Get() const {
+    std::lock_guard lock(mu_);
+    return {connected_, error_};
+  }
+
+ private:
+  mutable std::mutex mu_;
+  bool connected_ = false;
+  std::string error_ = "connecting";
+};
+
+// ----------------------------------------------------------------------------------------------
+// Publisher: one thread, one connection, one confirm-mode channel.
+
+class AmqpEventBus::Publisher {
+ public:
+  Publisher(AmqpEventBus& bus, std::unique_ptr<Connection> connection, uint64_t seed)
+      : bus_(bus), initial_(std::move(connection)), backoff_(bus.options_, seed) {
+    link_.Up();
+  }
+  ~Publisher() { Stop(); }
+
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      work_cv_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+  const Link& link() const { return link_; }
+
+  Result<void> Submit(std::vector<OutgoingMessage> messages) {
+    if (messages.empty()) return Ok();
+    if (auto [up, error] = link_.Get(); !up) {
+      return UnavailableError("RabbitMQ publisher is disconnected: " + error);
+    }
+    auto job = std::make_shared<Job>();
+    job->messages = std::move(messages);
+    std::unique_lock lock(mu_);
+    if (stopping_) return UnavailableError("event bus is stopped");
+    queue_.push_back(job);
+    work_cv_.notify_one();
+    // The publisher thread settles every job within one operation_timeout of the round it is
+    // in; this deadline is only a safety net against a write blocked in the kernel.
+    const auto deadline =
+        SteadyClock::now() + 2 * bus_.options_.operation_timeout + bus_.options_.poll_interval;
+    if (!done_cv_.wait_until(lock, deadline, [&] { return job->done; })) {
+      return UnavailableError("publishing to RabbitMQ timed out");
+    }
+    if (job->error) return *job->error;
+    return Ok();
+  }
+
+ private:
+  struct Job {
+    std::vector<OutgoingMessage> messages;
+    // Written by the publisher thread; read by the submitter once `done` (under mu_).
+    std::optional<Error> error;
+    size_t acked = 0;
+    bool done = false;
+  };
+  using Jobs = std::vector<std::shared_ptr<Job>>;
+
+  void Run() {
+    std::unique_ptr<Connection> connection = std::move(initial_);
+    auto next_attempt = SteadyClock::now();
+    while (true) {
+      Jobs jobs;
+      {
+        std::unique_lock lock(mu_);
+        const milliseconds wait =
+            connection ? bus_.options_.poll_interval : Remaining(next_attempt);
+        work_cv_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty(); });
+        if (stopping_) break;
+        jobs.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+        queue_.clear();
+      }
+      if (!connection) {
+        // Submit refuses work while disconnected; these raced with the disconnection.
+        Finish(jobs, UnavailableError("RabbitMQ publisher is disconnected"));
+        if (SteadyClock::now() < next_attempt) continue;
+        auto opened = OpenPublisherConnection(bus_.url_, bus_.topology_, bus_.options_);
+        if (!opened) {
+          link_.Down(opened.error().message);
+          next_attempt = SteadyClock::now() + backoff_.Next();
+          // The first failure of an outage is worth a warning; the retries are not.
+          spdlog::log(failed_attempts_++ == 0 ? spdlog::level::warn : spdlog::level::debug,
+                      "RabbitMQ publisher: reconnection failed: {}", opened.error().message);
+          continue;
+        }
+        failed_attempts_ = 0;
+        connection = std::move(opened).value();
+        next_tag_ = 0;
+        backoff_.Reset();
+        link_.Up();
+        spdlog::info("RabbitMQ publisher reconnected to {}", bus_.url_.Redacted());
+        continue;
+      }
+      Result<void> outcome = jobs.empty() ? Service(*connection) : Round(*connection, jobs);
+      Finish(jobs, outcome ? std::nullopt : std::optional<Error>(outcome.error()));
+      if (!outcome) {
+        spdlog::warn("RabbitMQ publisher connection lost: {}", outcome.error().message);
+        link_.Down(outcome.error().message);
+        ++bus_.counters_.connections_lost;
+        connection.reset();
+        next_attempt = SteadyClock::now() + backoff_.Next();
+      }
+    }
+    Jobs left;
+    {
+      std::lock_guard lock(mu_);
+      left.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+      queue_.clear();
+    }
+    Finish(left, UnavailableError("event bus is stopped"));
+    connection.reset();  // closes cleanly
+  }
+
+  // Reads what arrived while idle: sends heartbeats when due and notices a connection the broker
+  // closed, so that Status() and Publish() learn about an outage within one poll interval.
+  Result<void> Service(Connection& c) {
+    while (true) {
+      auto event = c.Next(milliseconds::zero());
+      if (!event) return std::move(event).error();
+      if (!*event) return Ok();
+    }
+  }
+
+  // Publishes every message of `jobs` back to back, then collects their confirms. Sets each
+  // job's error for nacks and unroutable must_route messages; an error return means the
+  // connection is unusable.
+  Result<void> Round(Connection& c, Jobs& jobs) {
+    if (c.blocked()) {
+      for (auto& job : jobs) {
+        job->error = UnavailableError("RabbitMQ is blocking publishers: " + c.blocked_reason());
+      }
+      return Ok();
+    }
+    const uint64_t first_tag = next_tag_ + 1;
+    std::vector<Job*> owner;  // owner[tag - first_tag]
+    std::vector<bool> confirmed;
+    std::unordered_multimap<std::string, Job*> must_route;  // by message_id
+    uint64_t lowest = first_tag;                            // every tag below it is confirmed
+    size_t pending = 0;
+
+    const auto settle = [&](uint64_t tag, bool ack) {
+      if (tag < first_tag || tag - first_tag >= owner.size()) return;
+      const size_t i = tag - first_tag;
+      if (confirmed[i]) return;
+      confirmed[i] = true;
+      --pending;
+      Job* job = owner[i];
+      if (ack) {
+        ++job->acked;
+        ++bus_.counters_.published;
+      } else if (!job->error) {
+        job->error = UnavailableError("RabbitMQ refused a message (basic.nack)");
+      }
+    };
+    const auto on_event = [&](amqp::InboundEvent& event) {
+      if (const auto* confirm = std::get_if<amqp::Confirm>(&event)) {
+        if (confirm->channel != kMainChannel) return;
+        if (confirm->multiple) {
+          for (; lowest <= confirm->delivery_tag && lowest < first_tag + owner.size(); ++lowest) {
+            settle(lowest, confirm->ack);
+          }
+        } else {
+          settle(confirm->delivery_tag, confirm->ack);
+        }
+      } else if (const auto* returned = std::get_if<amqp::Returned>(&event)) {
+        // RabbitMQ sends a message's basic.return before its basic.ack, so the job is still
+        // pending here.
+        auto [begin, end] = must_route.equal_range(returned->properties.message_id);
+        if (begin == end) {
+          ++bus_.counters_.unroutable;
+          spdlog::debug("RabbitMQ: no queue bound for {} ({}), dropped by the broker",
+                        returned->routing_key, returned->properties.type);
+        }
+        for (auto it = begin; it != end; ++it) {
+          if (!it->second->error) {
+            it->second->error = UnavailableError("RabbitMQ could not route the message to '" +
+                                                 returned->routing_key + "' via '" +
+                                                 returned->exchange + "': " + returned->reply_text);
+          }
+        }
+      }
+    };
+    const auto drain = [&]() -> Result<void> {
+      while (true) {
+        auto event = c.Next(milliseconds::zero());
+        if (!event) return std::move(event).error();
+        if (!*event) return Ok();
+        on_event(**event);
+      }
+    };
+
+    size_t sent = 0;
+    for (auto& job : jobs) {
+      for (const OutgoingMessage& message : job->messages) {
+        if (auto r = c.Publish(kMainChannel, message, /*mandatory=*/true); !r) return r;
+        ++next_tag_;
+        owner.push_back(job.get());
+        confirmed.push_back(false);
+        ++pending;
+        if (message.must_route) must_route.emplace(message.properties.message_id, job.get());
+        if (++sent % kDrainEvery == 0) {
+          if (auto r = drain(); !r) return r;
+        }
+      }
+    }
+    const auto deadline = SteadyClock::now() + bus_.options_.operation_timeout;
+    while (pending > 0) {
+      const milliseconds left = Remaining(deadline);
+      if (left == milliseconds::zero()) {
+        return UnavailableError("no publisher confirm from RabbitMQ within " +
+                                std::to_string(bus_.options_.operation_timeout.count()) + " ms");
+      }
+      auto event = c.Next(left);
+      if (!event) return std::move(event).error();
+      if (*event) on_event(**event);
+    }
+    return Ok();
+  }
+
+  // Completes `jobs`: a job succeeds when every message was acked and nothing went wrong.
+  void Finish(Jobs& jobs, const std::optional<Error>& failure) {
+    if (jobs.empty()) return;
+    std::lock_guard lock(mu_);
+    for (auto& job : jobs) {
+      if (!job->error && job->acked != job->messages.size()) {
+        job->error = failure ? *failure : UnavailableError("message not confirmed by RabbitMQ");
+      }
+      job->done = true;
+    }
+    done_cv_.notify_all();
+    jobs.clear();
+  }
+
+  AmqpEventBus& bus_;
+  Link link_;
+  std::unique_ptr<Connection> initial_;  // handed to the thread by Start()
+  Backoff backoff_;                      // publisher thread only
+  uint64_t next_tag_ = 0;                // publisher thread only: last tag of the connection
+  int failed_attempts_ = 0;              // publisher thread only: reconnections failed in a row
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// ----------------------------------------------------------------------------------------------
+// Consumer: one thread, one connection, a consuming channel and a confirm-mode channel.
+
+class AmqpEventBus::Consumer {
+ public:
+  Consumer(AmqpEventBus& bus, std::string queue, std::shared_ptr<const EventHandler> handler,
+           int prefetch, std::string name, uint64_t seed)
+      : bus_(bus),
+        queue_(std::move(queue)),
+        module_(bus.topology_.ModuleOfQueue(queue_)),
+        dead_letter_queue_(bus.topology_.FindQueue(queue_)->role == QueueRole::kDeadLetter),
+        handler_(std::move(handler)),
+        prefetch_(static_cast<uint16_t>(prefetch)),
+        name_(std::move(name)),
+        rng_(seed),
+        backoff_(bus.options_, seed ^ 0x9E3779B97F4A7C15ULL) {}
+
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  const Link& link() const { return link_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  void Run() {
+    bool lost = false;
+    int failed_attempts = 0;
+    while (!bus_.stopping()) {
+      auto opened = Connect();
+      if (!opened) {
+        link_.Down(opened.error().message);
+        // The first failure of an outage is worth a warning; the retries are not.
+        spdlog::log(failed_attempts++ == 0 ? spdlog::level::warn : spdlog::level::debug,
+                    "RabbitMQ consumer {}: connection failed: {}", name_, opened.error().message);
+        if (!bus_.WaitUnlessStopping(backoff_.Next())) break;
+        continue;
+      }
+      failed_attempts = 0;
+      std::unique_ptr<Connection> connection = std::move(opened).value();
+      backoff_.Reset();
+      link_.Up();
+      if (lost) spdlog::info("RabbitMQ consumer {} reconnected", name_);
+      Result<void> served = Serve(*connection);
+      if (served) break;  // stopping
+      spdlog::warn("RabbitMQ consumer {} connection lost: {}", name_, served.error().message);
+      link_.Down(served.error().message);
+      ++bus_.counters_.connections_lost;
+      lost = true;
+      connection.reset();
+      if (!bus_.WaitUnlessStopping(backoff_.Next())) break;
+    }
+  }
+
+  Result<std::unique_ptr<Connection>> Connect() {
+    ready_.clear();
+    ack_pending_ = 0;
+    confirm_tag_ = 0;
+    auto connection = Connection::Open(bus_.url_, ConnectionOptionsFor(bus_.options_, name_));
+    if (!connection) return std::move(connection).error();
+    Connection& c = **connection;
+    // Each connection declares the whole topology, so a consumer never depends on another
+    // connection having declared its queue, its retry tiers or its dead-letter route first.
+    if (auto r = c.OpenChannel(kMainChannel); !r) return std::move(r).error();
+    if (auto r = c.DeclareTopology(kMainChannel, bus_.topology_); !r) return std::move(r).error();
+    if (auto r = c.SetPrefetch(kMainChannel, prefetch_); !r) return std::move(r).error();
+    if (auto r = c.OpenChannel(kConfirmChannel); !r) return std::move(r).error();
+    if (auto r = c.SelectConfirms(kConfirmChannel); !r) return std::move(r).error();
+    if (auto r = c.Consume(kMainChannel, queue_); !r) return std::move(r).error();
+    return connection;
+  }
+
+  // Handles deliveries until Stop() (→ Ok) or a connection error.
+  Result<void> Serve(Connection& c) {
+    const AmqpBusOptions& options = bus_.options_;
+    while (!bus_.stopping()) {
+      if (ready_.empty()) {
+        auto event = c.Next(options.poll_interval);
+        if (!event) return std::move(event).error();
+        if (*event) {
+          if (auto* message = std::get_if<InboundMessage>(&**event)) {
+            ready_.push_back(std::move(*message));
+          }
+        } else if (ack_pending_ > 0) {
+          if (auto r = FlushAcks(c); !r) return r;
+        }
+        continue;
+      }
+      InboundMessage message = std::move(ready_.front());
+      ready_.pop_front();
+      if (auto r = Handle(c, message); !r) {
+        (void)FlushAcks(c);  // best effort: fewer redeliveries after reconnection
+        return r;
+      }
+      // Every delivery ends acknowledged (a failed one once its retry or dead-letter copy is
+      // confirmed), in delivery order, so one basic.ack with multiple=true settles all of them.
+      // It is sent when nothing else is buffered (the consumer would block next) or when the
+      // batch is full or old: a lost batch only means redeliveries, which consumers dedupe.
+      if (ack_pending_ == 0) ack_since_ = SteadyClock::now();
+      ack_tag_ = message.delivery_tag;
+      ++ack_pending_;
+      if (ack_pending_ >= options.max_ack_batch ||
+          SteadyClock::now() - ack_since_ >= options.max_ack_delay ||
+          (ready_.empty() && !c.HasBufferedInput())) {
+        if (auto r = FlushAcks(c); !r) return r;
+      }
+    }
+    (void)FlushAcks(c);
+    return Ok();
+  }
+
+  Result<void> FlushAcks(Connection& c) {
+    if (ack_pending_ == 0) return Ok();
+    ack_pending_ = 0;
+    ++bus_.counters_.ack_frames;
+    return c.Ack(kMainChannel, ack_tag_, /*multiple=*/true);
+  }
+
+  // Runs the handler and settles the delivery (except for the ack itself, which Serve batches).
+  Result<void> Handle(Connection& c, const InboundMessage& message) {
+    const Topology& topology = bus_.topology_;
+    const TimePoint now = bus_.clock_.Now();
+    auto delivery = amqp::ToDelivery(message, queue_, dead_letter_queue_);
+    if (!delivery) {
+      const std::string reason = "malformed message: " + delivery.error().message;
+      const std::string* original =
+          amqp::FindHeader(message.properties.headers, dead_letter_headers::kRoutingKey);
+      const amqp::Failure failure{
+          queue_, original ? *original : message.routing_key, reason,
+          amqp::CountHeader(message.properties.headers, dead_letter_headers::kAttempts), now};
+      if (dead_letter_queue_) return Drop(message, failure);
+      return DeadLetter(c, message, failure);
+    }
+    ++bus_.counters_.delivered;
+    const HandlerOutcome outcome = Invoke(*handler_, *delivery);
+    if (outcome.kind == HandlerOutcome::Kind::kAck) {
+      ++bus_.counters_.acked;
+      return Ok();
+    }
+    const amqp::Failure failure{queue_, delivery->routing_key, outcome.reason, delivery->attempt,
+                                now};
+    const bool retry = outcome.kind == HandlerOutcome::Kind::kRetry &&
+                       delivery->attempt < topology.retry.max_attempts;
+    if (dead_letter_queue_) {
+      if (!retry) return Drop(message, failure);
+      Headers headers = message.properties.headers;
+      amqp::SetHeader(headers, amqp::kDeadLetterAttemptsHeader,
+                      std::to_string(delivery->attempt + 1));
+      // No delay queue serves dead-letter queues: the copy goes to the tail, behind the other
+      // dead letters.
+      auto r = PublishConfirmed(c, CopyOf(message, "", queue_, std::move(headers)));
+      if (r) ++bus_.counters_.retried;
+      return r;
+    }
+    if (retry && module_) {
+      if (const std::string* tier = amqp::RetryTierFor(*module_, delivery->attempt)) {
+        OutgoingMessage copy = CopyOf(message, topology.retry_exchange, *tier,
+                                      amqp::RetryHeaders(message.properties.headers, failure));
+        const QueueSpec* tier_spec = topology.FindQueue(*tier);
+        if (tier_spec && tier_spec->message_ttl) {
+          copy.properties.expiration =
+              amqp::RetryExpiration(*tier_spec->message_ttl, topology.retry.jitter,
+                                    std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
+        }
+        auto r = PublishConfirmed(c, copy);
+        if (r) ++bus_.counters_.retried;
+        return r;
+      }
+    }
+    return DeadLetter(c, message, failure);
+  }
+
+  Result<void> DeadLetter(Connection& c, const InboundMessage& message,
+                          const amqp::Failure& failure) {
+    if (!module_) return Drop(message, failure);
+    spdlog::warn("RabbitMQ: dead-lettering message {} ({}) from {} after {} attempt(s): {}",
+                 message.properties.message_id, message.properties.type, queue_, failure.attempt,
+                 failure.reason);
+    auto r =
+        PublishConfirmed(c, CopyOf(message, bus_.topology_.dead_letter_exchange, module_->queue,
+                                   amqp::DeadLetterHeaders(message.properties.headers, failure)));
+    if (r) ++bus_.counters_.dead_lettered;
+    return r;
+  }
+
+  // A failure with nowhere to go (in a dead-letter queue): re-dead-lettering could loop forever.
+  Result<void> Drop(const InboundMessage& message, const amqp::Failure& failure) {
+    ++bus_.counters_.dropped;
+    spdlog::error("RabbitMQ: dropping message {} ({}) that failed on {} after {} attempt(s): {}",
+                  message.properties.message_id, message.properties.type, queue_, failure.attempt,
+                  failure.reason);
+    return Ok();
+  }
+
+  static OutgoingMessage CopyOf(const InboundMessage& message, std::string exchange,
+                                std::string routing_key, Headers headers) {
+    OutgoingMessage copy;
+    copy.exchange = std::move(exchange);
+    copy.routing_key = std::move(routing_key);
+    copy.properties = message.properties;
+    copy.properties.expiration.clear();
+    copy.properties.persistent = true;
+    copy.properties.headers = std::move(headers);
+    copy.body = message.body;
+    copy.must_route = true;
+    return copy;
+  }
+
+  // Publishes `message` on the confirm channel and waits for its confirm; deliveries arriving
+  // meanwhile are kept for Serve. Any failure (nack, return, timeout) is reported as an error,
+  // for which Serve drops the connection: the broker then redelivers the original.
+  Result<void> PublishConfirmed(Connection& c, const OutgoingMessage& message) {
+    if (c.blocked()) {
+      return UnavailableError("RabbitMQ is blocking publishers: " + c.blocked_reason());
+    }
+    if (auto r = c.Publish(kConfirmChannel, message, /*mandatory=*/true); !r) return r;
+    const uint64_t tag = ++confirm_tag_;
+    std::optional<std::string> returned;
+    const auto deadline = SteadyClock::now() + bus_.options_.operation_timeout;
+    while (true) {
+      const milliseconds left = Remaining(deadline);
+      if (left == milliseconds::zero()) {
+        return UnavailableError("no confirm from RabbitMQ for a copy sent to '" + message.exchange +
+                                "'");
+      }
+      auto event = c.Next(left);
+      if (!event) return std::move(event).error();
+      if (!*event) continue;
+      if (auto* delivery = std::get_if<InboundMessage>(&**event)) {
+        ready_.push_back(std::move(*delivery));
+      } else if (const auto* r = std::get_if<amqp::Returned>(&**event)) {
+        if (r->channel == kConfirmChannel) returned = r->reply_text;
+      } else if (const auto* confirm = std::get_if<amqp::Confirm>(&**event)) {
+        const bool covers =
+            confirm->delivery_tag == tag || (confirm->multiple && confirm->delivery_tag >= tag);
+        if (confirm->channel != kConfirmChannel || !covers) continue;
+        if (!confirm->ack) return UnavailableError("RabbitMQ refused a copy (basic.nack)");
+        if (returned) {
+          return UnavailableError("RabbitMQ could not route a copy to '" + message.routing_key +
+                                  "' via '" + message.exchange + "': " + *returned);
+        }
+        return Ok();
+      }
+    }
+  }
+
+  AmqpEventBus& bus_;
+  const std::string queue_;
+  const ModuleQueues* const module_;  // nullptr for a queue no module owns
+  const bool dead_letter_queue_;
+  const std::shared_ptr<const EventHandler> handler_;
+  const uint16_t prefetch_;
+  const std::string name_;
+  Link link_;
+  std::thread thread_;
+
+  // Consumer thread only.
+  std::mt19937_64 rng_;
+  Backoff backoff_;
+  std::deque<InboundMessage> ready_;  // deliveries read while waiting for a confirm
+  uint64_t confirm_tag_ = 0;          // last tag published on kConfirmChannel
+  uint64_t ack_tag_ = 0;              // highest delivery tag handled and not yet acknowledged
+  int ack_pending_ = 0;
+  SteadyClock::time_point ack_since_{};
+};
+
+// ----------------------------------------------------------------------------------------------
+// AmqpEventBus
+
+AmqpEventBus::AmqpEventBus(AmqpUrl url, Topology topology, const Clock& clock,
+                           AmqpBusOptions options)
+    : url_(std::move(url)),
+      topology_(std::move(topology)),
+      clock_(clock),
+      options_(std::move(options)),
+      seed_state_(options_.seed ? *options_.seed : std::random_device{}()) {}
+
+AmqpEventBus::~AmqpEventBus() { Stop(); }
+
+uint64_t AmqpEventBus::NextSeed() {
+  // splitmix64: distinct, well-mixed seeds for every thread's generators from one seed.
+  uint64_t z = (seed_state_ += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+Result<void> AmqpEventBus::Start() {
+  std::lock_guard lifecycle(lifecycle_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return UnavailableError("event bus is stopped");
+    if (started_) return Ok();
+  }
+  // The first connection is made here, on the caller's thread, so that an unreachable broker or
+  // a topology it refuses is reported to the composition root as a value.
+  auto connection = OpenPublisherConnection(url_, topology_, options_);
+  if (!connection) return std::move(connection).error();
+
+  std::lock_guard lock(mu_);
+  publisher_ = std::make_shared<Publisher>(*this, std::move(connection).value(), NextSeed());
+  publisher_->Start();
+  started_ = true;
+  for (const Subscription& subscription : subscriptions_) StartConsumersLocked(subscription);
+  spdlog::info("event bus connected to RabbitMQ {}; topology declared", url_.Redacted());
+  return Ok();
+}
+
+void AmqpEventBus::Stop() {
+  std::lock_guard lifecycle(lifecycle_mu_);
+  std::shared_ptr<Publisher> publisher;
+  std::vector<std::unique_ptr<Consumer>> consumers;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    stopping_flag_.store(true, std::memory_order_release);
+    stop_cv_.notify_all();
+    publisher = publisher_;
+    consumers = std::move(consumers_);
+    consumers_.clear();
+  }
+  // Consumers first: a handler finishing now may still publish through the publisher.
+  for (auto& consumer : consumers) consumer->Join();
+  consumers.clear();
+  if (publisher) publisher->Stop();
+  std::lock_guard lock(mu_);
+  subscriptions_.clear();  // releases the handlers now rather than at destruction
+}
+
+bool AmqpEventBus::WaitUnlessStopping(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !stop_cv_.wait_for(lock, d, [&] { return stopping_; });
+}
+
+std::shared_ptr<AmqpEventBus::Publisher> AmqpEventBus::PublisherIfStarted(
+    Result<void>& error) const {
+  std::lock_guard lock(mu_);
+  if (!publisher_) {
+    error = UnavailableError(stopping_ ? "event bus is stopped" : "event bus is not started");
+  }
+  // After Stop() the publisher refuses work itself; until then handlers finishing may publish.
+  return publisher_;
+}
+
+Result<void> AmqpEventBus::Publish(std::span<const Envelope> batch) {
+  std::vector<OutgoingMessage> messages;
+  messages.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const std::optional<std::string_view> key = RoutingKeyFor(batch[i].event_type);
+    if (!key) {
+      return ValidationError("unknown eventType '" + batch[i].event_type + "'",
+                             {{"[" + std::to_string(i) + "].eventType", "is not a known event"}});
+    }
+    messages.push_back(amqp::EventMessage(batch[i], topology_.events_exchange, std::string(*key)));
+  }
+  Result<void> error = Ok();
+  std::shared_ptr<Publisher> publisher = PublisherIfStarted(error);
+  if (!publisher) return error;
+  return publisher->Submit(std::move(messages));
+}
+
+Result<void> AmqpEventBus::SendToQueue(std::string_view queue, const Envelope& envelope,
+                                       std::vector<std::pair<std::string, std::string>> headers) {
+  const QueueSpec* spec = topology_.FindQueue(queue);
+  if (!spec) {
+    return ValidationError("unknown queue '" + std::string(queue) + "'",
+                           {{"queue", "is not in the topology"}});
+  }
+  const bool dead_letter_queue = spec->role == QueueRole::kDeadLetter;
+  std::vector<OutgoingMessage> messages;
+  messages.push_back(amqp::EventMessage(
+      envelope, "", spec->name,
+      amqp::SendToQueueHeaders(std::move(headers), envelope, dead_letter_queue)));
+  messages.back().must_route = true;
+  Result<void> error = Ok();
+  std::shared_ptr<Publisher> publisher = PublisherIfStarted(error);
+  if (!publisher) return error;
+  return publisher->Submit(std::move(messages));
+}
+
+void AmqpEventBus::Subscribe(std::string queue, EventHandler handler, SubscribeOptions options) {
+  if (!topology_.FindQueue(queue)) {
+    throw std::invalid_argument("Subscribe: unknown queue '" + queue + "'");
+  }
+  if (!handler) throw std::invalid_argument("Subscribe: empty handler for '" + queue + "'");
+  if (options.concurrency < 1) {
+    throw std::invalid_argument("Subscribe: concurrency must be >= 1 for '" + queue + "'");
+  }
+  Subscription subscription{std::move(queue),
+                            std::make_shared<const EventHandler>(std::move(handler)),
+                            options.concurrency, std::clamp(options.prefetch, 1, 65535)};
+  std::lock_guard lock(mu_);
+  if (stopping_) return;
+  subscriptions_.push_back(subscription);
+  if (started_) StartConsumersLocked(subscription);
+}
+
+void AmqpEventBus::StartConsumersLocked(const Subscription& subscription) {
+  int index = 0;
+  for (const auto& consumer : consumers_) {
+    if (consumer->name().starts_with(options_.connection_name + " " + subscription.queue + " #")) {
+      ++index;
+    }
+  }
+  for (int i = 0; i < subscription.concurrency; ++i) {
+    auto consumer = std::make_unique<Consumer>(
+        *this, subscription.queue, subscription.handler, subscription.prefetch,
+        options_.connection_name + " " + subscription.queue + " #" + std::to_string(++index),
+        NextSeed());
+    consumer->Start();
+    consumers_.push_back(std::move(consumer));
+  }
+}
+
+BusStatus AmqpEventBus::Status() const {
+  std::lock_guard lock(mu_);
+  if (stopping_) return {"amqp", false, "stopped"};
+  if (!started_ || !publisher_) return {"amqp", false, "not started"};
+  if (auto [up, error] = publisher_->link().Get(); !up) {
+    return {"amqp", false, "publisher: " + error};
+  }
+  for (const auto& consumer : consumers_) {
+    if (auto [up, error] = consumer->link().Get(); !up) {
+      return {"amqp", false, consumer->name() + ": " + error};
+    }
+  }
+  return {"amqp", true, ""};
+}
+
+AmqpBusCounters AmqpEventBus::Counters() const {
+  AmqpBusCounters out;
+  out.published = counters_.published.load();
+  out.unroutable = counters_.unroutable.load();
+  out.delivered = counters_.delivered.load();
+  out.acked = counters_.acked.load();
+  out.ack_frames = counters_.ack_frames.load();
+  out.retried = counters_.retried.load();
+  out.dead_lettered = counters_.dead_lettered.load();
+  out.dropped = counters_.dropped.load();
+  out.connections_lost = counters_.connections_lost.load();
+  return out;
+}
+
+}  // namespace shopflow
