@@ -20,10 +20,12 @@
 #include "notifications/notification_event_handler.hpp"
 #include "notifications/notification_routes.hpp"
 #include "notifications/notification_service.hpp"
+#include "orders/catalog_replica.hpp"
 #include "orders/order_events.hpp"
 #include "orders/order_routes.hpp"
 #include "orders/order_service.hpp"
 #include "payments/gateway.hpp"
+#include "payments/order_replica.hpp"
 #include "payments/payment_events.hpp"
 #include "payments/payment_routes.hpp"
 #include "payments/payment_service.hpp"
@@ -47,11 +49,11 @@ struct Application::Parts {
   std::unique_ptr<inventory::ProductService> products;
   std::unique_ptr<inventory::StockService> stock;
   std::unique_ptr<inventory::InventoryEventHandler> inventory_events;
-  std::unique_ptr<InventoryCatalog> catalog;
+  std::unique_ptr<orders::Catalog> catalog;
   std::unique_ptr<orders::OrderService> orders;
   std::unique_ptr<orders::OrderEventHandler> order_events;
   std::unique_ptr<payments::SimulatedGateway> gateway;
-  std::unique_ptr<OrderDirectoryAdapter> order_directory;
+  std::unique_ptr<payments::OrderDirectory> order_directory;
   std::unique_ptr<payments::PaymentService> payments;
   std::unique_ptr<payments::PaymentEventHandler> payment_events;
   std::unique_ptr<payments::PaymentWorker> payment_worker;
@@ -78,12 +80,40 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   auto p = std::make_unique<Parts>();
   p->clock = &clock;
 
+  // Which modules this process runs (all by default; a subset to scale out).
+  static const std::vector<std::string> kModules = {"orders", "payments", "inventory",
+                                                    "notifications"};
+  std::vector<std::string> modules;
+  for (const auto& m : settings.modules) {
+    if (std::find(kModules.begin(), kModules.end(), m) == kModules.end()) {
+      return ValidationError("unknown module " + m,
+                             {{"modules", "must name orders, payments, inventory, notifications"}});
+    }
+    if (std::find(modules.begin(), modules.end(), m) == modules.end()) modules.push_back(m);
+  }
+  if (modules.empty()) return ValidationError("no module to run", {{"modules", "is empty"}});
+  std::sort(modules.begin(), modules.end());
+  settings.modules = modules;
+  auto runs = [&](std::string_view m) {
+    return std::find(modules.begin(), modules.end(), m) != modules.end();
+  };
+  // Ports served by another process fall back to replicas kept from events.
+  const bool catalog_replica = runs("orders") && !runs("inventory");
+  const bool order_replica = runs("payments") && !runs("orders");
+
   // Every module declares its collections; shared ones (idempotency keys) are declared once.
+  std::vector<std::vector<CollectionSpec>> wanted;
+  if (runs("inventory")) {
+    wanted.push_back(inventory::ProductService::Collections());
+    wanted.push_back(inventory::StockService::Collections());
+  }
+  if (runs("orders")) wanted.push_back(orders::OrderService::Collections());
+  if (catalog_replica) wanted.push_back({orders::CatalogReplicaCollection()});
+  if (runs("payments")) wanted.push_back(payments::PaymentService::Collections());
+  if (order_replica) wanted.push_back({payments::OrderSnapshotsCollection()});
+  if (runs("notifications")) wanted.push_back(notifications::NotificationService::Collections());
   std::vector<CollectionSpec> collections;
-  for (auto specs :
-       {inventory::ProductService::Collections(), inventory::StockService::Collections(),
-        orders::OrderService::Collections(), payments::PaymentService::Collections(),
-        notifications::NotificationService::Collections()}) {
+  for (auto& specs : wanted) {
     for (auto& c : specs) {
       const bool known = std::any_of(collections.begin(), collections.end(),
                                      [&](const CollectionSpec& k) { return k.name == c.name; });
@@ -97,8 +127,15 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     return UnavailableError("cannot create data directory " + settings.data_dir + ": " +
                             ec.message());
   }
+  // Each set of modules owns its database file: processes of the same module share it (SQLite
+  // WAL serializes their writers); processes of different modules never see each other's data.
+  std::string db_name = "shopflow";
+  if (modules.size() < kModules.size()) {
+    db_name.clear();
+    for (const auto& m : modules) db_name += (db_name.empty() ? "" : "+") + m;
+  }
   SqliteStoreOptions store_options;
-  store_options.path = (std::filesystem::path(settings.data_dir) / "shopflow.db").string();
+  store_options.path = (std::filesystem::path(settings.data_dir) / (db_name + ".db")).string();
   store_options.collections = collections;
   auto store = SqliteStore::Open(std::move(store_options));
   if (!store) return std::move(store).error();
@@ -118,53 +155,88 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   if (hooks.wrap_transport) p->wrapper = hooks.wrap_transport(*p->bus);
   p->events = std::make_unique<ObservedEventBus>(p->wrapper ? *p->wrapper : *p->bus);
   p->relay = std::make_unique<OutboxRelay>(*p->store, *p->events, OutboxRelayOptions{});
-
-  p->products = std::make_unique<inventory::ProductService>(*p->store, clock);
-  p->stock = std::make_unique<inventory::StockService>(*p->store, clock);
-  p->inventory_events = std::make_unique<inventory::InventoryEventHandler>(*p->store, clock);
-  p->catalog = std::make_unique<InventoryCatalog>(*p->products);
-  p->orders = std::make_unique<orders::OrderService>(*p->store, *p->catalog, clock);
-  p->order_events = std::make_unique<orders::OrderEventHandler>(*p->store, clock);
-
-  payments::PaymentsOptions payment_options;
-  payment_options.gateway_latency = settings.gateway_latency;
-  payment_options.auto_confirm_delay = settings.auto_confirm_delay;
-  p->gateway = std::make_unique<payments::SimulatedGateway>(payment_options.gateway_latency);
-  p->order_directory = std::make_unique<OrderDirectoryAdapter>(*p->orders);
-  p->payments = std::make_unique<payments::PaymentService>(*p->store, *p->order_directory,
-                                                           *p->gateway, clock);
-  p->payment_events =
-      std::make_unique<payments::PaymentEventHandler>(*p->store, *p->gateway, clock);
-  p->payment_worker =
-      std::make_unique<payments::PaymentWorker>(*p->store, *p->gateway, clock, payment_options);
-
-  notifications::NotificationsOptions notification_options;
-  notification_options.smtp_url = settings.smtp_url;
-  notification_options.smtp_from = settings.smtp_from;
-  notification_options.sms_webhook_url = settings.sms_webhook_url;
-  notification_options.push_webhook_url = settings.push_webhook_url;
-  notification_options.alert_email = settings.alert_email;
-  notification_options.templates_dir = settings.templates_dir;
-  p->notifications = std::make_unique<notifications::NotificationService>(
-      *p->store, clock, notification_options, notifications::MakeChannels(notification_options));
-  if (auto templates = p->notifications->templates().Verify(); !templates) {
-    return std::move(templates).error();
-  }
-  p->notification_events =
-      std::make_unique<notifications::NotificationEventHandler>(*p->notifications);
-
-  // Consumers: each module's handler on its own queue (EVENTS.md topology).
-  auto subscribe = [&](const char* module, auto* handler) {
-    p->events->Subscribe(
-        std::string(module) + ".events.queue",
-        [handler](const Delivery& d) { return handler->Handle(d); }, SubscribeOptions{});
+  std::vector<Route> module_routes;
+  auto add_routes = [&](std::vector<Route> routes) {
+    for (auto& r : routes) module_routes.push_back(std::move(r));
   };
-  subscribe("inventory", p->inventory_events.get());
-  subscribe("orders", p->order_events.get());
-  p->events->Subscribe(std::string(payments::PaymentEventHandler::kQueue),
-                       p->payment_events->AsEventHandler(), SubscribeOptions{});
-  p->events->Subscribe(std::string(notifications::NotificationEventHandler::kQueue),
-                       p->notification_events->AsEventHandler(), SubscribeOptions{});
+  // Consumers: each module's handler on its own queue (EVENTS.md topology).
+  auto subscribe = [&](std::string_view queue, EventHandler handler) {
+    p->events->Subscribe(std::string(queue), std::move(handler), SubscribeOptions{});
+  };
+
+  if (runs("inventory")) {
+    p->products = std::make_unique<inventory::ProductService>(*p->store, clock);
+    p->stock = std::make_unique<inventory::StockService>(*p->store, clock);
+    p->inventory_events = std::make_unique<inventory::InventoryEventHandler>(*p->store, clock);
+    add_routes(inventory::InventoryRoutes(*p->products, *p->stock));
+    auto* handler = p->inventory_events.get();
+    subscribe("inventory.events.queue",
+              [handler](const Delivery& d) { return handler->Handle(d); });
+  }
+
+  if (runs("orders")) {
+    if (catalog_replica) {
+      p->catalog = std::make_unique<orders::ReplicaCatalog>(*p->store);
+    } else {
+      p->catalog = std::make_unique<InventoryCatalog>(*p->products);
+    }
+    p->orders = std::make_unique<orders::OrderService>(*p->store, *p->catalog, clock);
+    p->order_events =
+        std::make_unique<orders::OrderEventHandler>(*p->store, clock, catalog_replica);
+    add_routes(orders::OrderRoutes(*p->orders));
+    auto* handler = p->order_events.get();
+    subscribe("orders.events.queue", [handler](const Delivery& d) { return handler->Handle(d); });
+  }
+
+  if (runs("payments")) {
+    payments::PaymentsOptions payment_options;
+    payment_options.gateway_latency = settings.gateway_latency;
+    payment_options.auto_confirm_delay = settings.auto_confirm_delay;
+    p->gateway = std::make_unique<payments::SimulatedGateway>(payment_options.gateway_latency);
+    if (order_replica) {
+      p->order_directory = std::make_unique<payments::ReplicaOrderDirectory>(*p->store);
+    } else {
+      p->order_directory = std::make_unique<OrderDirectoryAdapter>(*p->orders);
+    }
+    p->payments = std::make_unique<payments::PaymentService>(*p->store, *p->order_directory,
+                                                             *p->gateway, clock);
+    p->payment_events =
+        std::make_unique<payments::PaymentEventHandler>(*p->store, *p->gateway, clock);
+    p->payment_worker =
+        std::make_unique<payments::PaymentWorker>(*p->store, *p->gateway, clock, payment_options);
+    add_routes(payments::PaymentRoutes(*p->payments));
+    EventHandler handler = p->payment_events->AsEventHandler();
+    if (order_replica) {
+      Store* store = p->store.get();
+      handler = [store, inner = std::move(handler)](const Delivery& d) {
+        if (auto recorded = payments::RecordOrderEvent(*store, d.envelope); !recorded) {
+          return HandlerOutcome::Retry(recorded.error().message);
+        }
+        return inner(d);
+      };
+    }
+    subscribe(payments::PaymentEventHandler::kQueue, std::move(handler));
+  }
+
+  if (runs("notifications")) {
+    notifications::NotificationsOptions notification_options;
+    notification_options.smtp_url = settings.smtp_url;
+    notification_options.smtp_from = settings.smtp_from;
+    notification_options.sms_webhook_url = settings.sms_webhook_url;
+    notification_options.push_webhook_url = settings.push_webhook_url;
+    notification_options.alert_email = settings.alert_email;
+    notification_options.templates_dir = settings.templates_dir;
+    p->notifications = std::make_unique<notifications::NotificationService>(
+        *p->store, clock, notification_options, notifications::MakeChannels(notification_options));
+    if (auto templates = p->notifications->templates().Verify(); !templates) {
+      return std::move(templates).error();
+    }
+    p->notification_events =
+        std::make_unique<notifications::NotificationEventHandler>(*p->notifications);
+    add_routes(notifications::NotificationRoutes(*p->notifications));
+    subscribe(notifications::NotificationEventHandler::kQueue,
+              p->notification_events->AsEventHandler());
+  }
 
   Parts* raw = p.get();
   p->health.store = p->store.get();
@@ -177,13 +249,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
 
   std::vector<Route> routes = monitor::HealthRoutes(p->health);
   for (auto& r : OpenApiRoutes()) routes.push_back(std::move(r));
-  for (auto& r : inventory::InventoryRoutes(*p->products, *p->stock))
-    routes.push_back(std::move(r));
-  for (auto& r : orders::OrderRoutes(*p->orders)) routes.push_back(std::move(r));
-  for (auto& r : payments::PaymentRoutes(*p->payments)) routes.push_back(std::move(r));
-  for (auto& r : notifications::NotificationRoutes(*p->notifications)) {
-    routes.push_back(std::move(r));
-  }
+  for (auto& r : module_routes) routes.push_back(std::move(r));
 
   HttpServerOptions http_options;
   http_options.host = settings.host;
@@ -221,16 +287,20 @@ Result<int> Application::Start() {
     });
   }
   p.relay->Start();
-  if (auto recovered = p.payment_worker->RecoverStalled(); !recovered) {
-    spdlog::warn("payments: recovering stalled charges failed: {}", recovered.error().message);
+  if (p.payment_worker) {
+    if (auto recovered = p.payment_worker->RecoverStalled(); !recovered) {
+      spdlog::warn("payments: recovering stalled charges failed: {}", recovered.error().message);
+    }
+    p.payment_worker->Start();
   }
-  p.payment_worker->Start();
-  if (auto resent = p.notifications->RetryPending(); !resent) {
-    spdlog::warn("notifications: resending pending ones failed: {}", resent.error().message);
+  if (p.notifications) {
+    if (auto resent = p.notifications->RetryPending(); !resent) {
+      spdlog::warn("notifications: resending pending ones failed: {}", resent.error().message);
+    }
   }
   auto port = p.http->Start();
   if (!port) {
-    p.payment_worker->Stop();
+    if (p.payment_worker) p.payment_worker->Stop();
     p.relay->Stop();
     p.bus->Stop();
     return std::move(port).error();

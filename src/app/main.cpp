@@ -61,6 +61,11 @@ int main(int argc, char** argv) {
   serve->add_option("--port", port, "HTTP port (overrides PORT; 0 picks a free one)")
       ->check(CLI::Range(0, 65535));
   serve->add_option("--data-dir", data_dir, "Data directory (overrides SHOPFLOW_DATA_DIR)");
+  std::vector<std::string> modules;
+  serve
+      ->add_option("--modules", modules,
+                   "Modules this process runs, e.g. orders,payments (overrides SHOPFLOW_MODULES)")
+      ->delimiter(',');
 
   auto* topology = cli.add_subcommand("topology", "The broker topology of EVENTS.md");
   topology->require_subcommand(1);
@@ -92,5 +97,6 @@ int main(int argc, char** argv) {
   }
   if (port) settings->port = *port;
   if (data_dir) settings->data_dir = *data_dir;
+  if (!modules.empty()) settings->modules = modules;
   return Serve(std::move(*settings));
 }

@@ -1,6 +1,7 @@
 #include "orders/order_events.hpp"
 
 #include "events/event_types.hpp"
+#include "orders/catalog_replica.hpp"
 #include "storage/inbox_handler.hpp"
 
 namespace shopflow::orders {
@@ -18,8 +19,8 @@ Result<Order> LoadOrder(ReadTransaction& txn, std::string_view order_id) {
   return Order::FromJson(**doc);
 }
 
-OrderEventHandler::OrderEventHandler(Store& store, const Clock& clock)
-    : store_(store), clock_(clock) {}
+OrderEventHandler::OrderEventHandler(Store& store, const Clock& clock, bool keep_catalog_replica)
+    : store_(store), clock_(clock), keep_catalog_replica_(keep_catalog_replica) {}
 
 HandlerOutcome OrderEventHandler::Handle(const Delivery& delivery) {
   return ApplyOnce(store_, kConsumer, delivery,
@@ -64,6 +65,9 @@ class Step {
 Result<void> OrderEventHandler::Apply(Transaction& txn, const Delivery& delivery) {
   const Envelope& e = delivery.envelope;
   const std::string_view type = e.event_type;
+  if (keep_catalog_replica_ && type == events::kInventoryUpdated) {
+    return ApplyCatalogUpdate(txn, e);
+  }
   const bool relevant = (type == events::kInventoryReserved && !e.data.contains("manual")) ||
                         type == events::kInventoryError || type == events::kPaymentRequested ||
                         type == events::kPaymentProcessing || type == events::kPaymentSucceeded ||

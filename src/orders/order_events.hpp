@@ -25,7 +25,9 @@ class OrderEventHandler {
  public:
   static constexpr const char* kConsumer = "orders";
 
-  OrderEventHandler(Store& store, const Clock& clock);
+  /// With `keep_catalog_replica`, INVENTORY_UPDATED events also refresh the catalog replica
+  /// (when the inventory module runs in another process).
+  OrderEventHandler(Store& store, const Clock& clock, bool keep_catalog_replica = false);
 
   /// For EventBus::Subscribe: blocks the bus thread until the effect is committed.
   HandlerOutcome Handle(const Delivery& delivery);
@@ -35,6 +37,7 @@ class OrderEventHandler {
  private:
   Store& store_;
   const Clock& clock_;
+  bool keep_catalog_replica_;
 };
 
 }  // namespace shopflow::orders

@@ -34,16 +34,18 @@ inline std::vector<json::object> ListAll(HttpClient& client, const std::string& 
 /// True once no order is pending, nothing is reserved, every product's stock equals what was
 /// put in minus what paid, shipped or delivered orders took, and exactly those orders hold one
 /// succeeded payment.
-inline bool Balanced(HttpClient& client, const std::vector<ProductBook>& products) {
-  auto pending = client.Request("GET", "/api/orders?status=pending&limit=1");
+/// The three clients may be the same process or the processes running each module.
+inline bool Balanced(HttpClient& orders, HttpClient& inventory, HttpClient& payments,
+                     const std::vector<ProductBook>& products) {
+  auto pending = orders.Request("GET", "/api/orders?status=pending&limit=1");
   if (pending.status != 200 || GetInt(pending.Json().as_object(), "total") != 0) return false;
   // Compensations (refunds) settle after the order does: wait for them too.
   std::map<std::string, int> succeeded;
-  for (const auto& p : ListAll(client, "/api/payments")) {
+  for (const auto& p : ListAll(payments, "/api/payments")) {
     if (GetString(p, "status") == "succeeded") ++succeeded[GetString(p, "orderId")];
   }
   std::map<std::string, int64_t> sold;
-  for (const auto& o : ListAll(client, "/api/orders")) {
+  for (const auto& o : ListAll(orders, "/api/orders")) {
     const std::string status = GetString(o, "status");
     const bool charged = status == "paid" || status == "shipped" || status == "delivered";
     if (succeeded[GetString(o, "orderId")] != (charged ? 1 : 0)) return false;
@@ -53,13 +55,17 @@ inline bool Balanced(HttpClient& client, const std::vector<ProductBook>& product
     }
   }
   for (const auto& book : products) {
-    auto r = client.Request("GET", "/api/inventory/products/" + book.id);
+    auto r = inventory.Request("GET", "/api/inventory/products/" + book.id);
     if (r.status != 200) return false;
     auto p = r.Json().as_object();
     if (GetInt(p, "reserved") != 0) return false;
     if (GetInt(p, "stock") != book.initial + book.added - sold[book.id]) return false;
   }
   return true;
+}
+
+inline bool Balanced(HttpClient& client, const std::vector<ProductBook>& products) {
+  return Balanced(client, client, client, products);
 }
 
 /// The per-order invariants: a paid order has exactly one succeeded payment of its total; no

@@ -1,0 +1,98 @@
+// Modules as separate processes on one broker: inventory, orders and notifications each in its
+// own process, payments in two competing processes; the whole saga works across them.
+#include <gmock/gmock.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+
+#include "tests/e2e/app_fixture.hpp"
+#include "tests/e2e/saga_books.hpp"
+#include "tests/integration/broker.hpp"
+#include "tests/integration/child_process.hpp"
+
+namespace shopflow::testing {
+namespace {
+
+/// Lines of `rabbitmqctl list_consumers` for `queue` in `vhost`.
+int ConsumersOf(const std::string& vhost, const std::string& queue) {
+  const std::string command = "rabbitmqctl list_consumers -q -p " + vhost + " queue_name";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  if (!pipe) return -1;
+  int count = 0;
+  std::array<char, 512> line{};
+  while (fgets(line.data(), static_cast<int>(line.size()), pipe.get())) {
+    std::string name(line.data());
+    while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+    if (name == queue) ++count;
+  }
+  return count;
+}
+
+TEST(ScaleOut, TheSagaWorksAcrossProcessesAndPaymentsCompete) {
+  ScratchVhost vhost;
+  ASSERT_TRUE(vhost.ok()) << "no RabbitMQ: run scripts/broker start";
+  const std::string dir = ::testing::TempDir() + "shopflow-scale-" + NewId();
+  const std::vector<std::string> env{"RABBITMQ_URL=" + vhost.url()};
+  auto start = [&](const std::string& modules, const std::string& name) {
+    return std::make_unique<ChildProcess>(
+        SHOPFLOW_BINARY,
+        std::vector<std::string>{"serve", "--port", "0", "--data-dir", dir, "--modules", modules},
+        env, dir + "." + name + ".log");
+  };
+  auto inventory_p = start("inventory", "inventory");
+  auto orders_p = start("orders", "orders");
+  auto payments_a = start("payments", "payments-a");
+  auto payments_b = start("payments", "payments-b");
+  auto notifications_p = start("notifications", "notifications");
+  auto inventory_port = inventory_p->WaitForPort();
+  auto orders_port = orders_p->WaitForPort();
+  auto payments_port = payments_a->WaitForPort();
+  ASSERT_TRUE(inventory_port && orders_port && payments_port && payments_b->WaitForPort() &&
+              notifications_p->WaitForPort());
+  HttpClient inventory("127.0.0.1", *inventory_port);
+  HttpClient orders("127.0.0.1", *orders_port);
+  HttpClient payments("127.0.0.1", *payments_port);
+
+  // Each process serves its own module's routes only.
+  EXPECT_EQ(inventory.Request("GET", "/api/orders").status, 404);
+  EXPECT_EQ(orders.Request("GET", "/api/inventory/products").status, 404);
+
+  std::vector<ProductBook> products;
+  for (int i = 0; i < 2; ++i) {
+    auto r = inventory.Request("POST", "/api/inventory/products",
+                               ToJsonText(json::object{{"name", "S" + std::to_string(i)},
+                                                       {"sku", "S-" + std::to_string(i)},
+                                                       {"price", 2.5},
+                                                       {"stock", 100}}),
+                               {{"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 201) << r.body;
+    products.push_back({GetString(r.Json().as_object(), "productId"), 100, 0});
+  }
+  auto order = [&](const std::string& product, const char* card) {
+    json::object body{
+        {"customerId", "scale@example.com"},
+        {"items", json::array{json::object{{"productId", product}, {"quantity", 1}}}}};
+    if (card) body["paymentDetails"] = json::object{{"cardNumber", card}};
+    return orders.Request("POST", "/api/orders", ToJsonText(body),
+                          {{"Content-Type", "application/json"}});
+  };
+  // The orders process learns the catalog from INVENTORY_UPDATED events: wait until it knows.
+  ASSERT_TRUE(WaitFor([&] { return order(products[1].id, nullptr).status == 201; },
+                      std::chrono::seconds(30)));
+  int accepted = 1;
+  for (int n = 0; n < 60; ++n) {
+    const char* card = n % 7 == 0 ? "4000000000000002" : nullptr;
+    accepted += order(products[static_cast<size_t>(n) % 2].id, card).status == 201;
+  }
+  EXPECT_EQ(accepted, 61);
+
+  ASSERT_TRUE(WaitFor([&] { return Balanced(orders, inventory, payments, products); },
+                      std::chrono::seconds(90)));
+  auto list = orders.Request("GET", "/api/orders?status=failed").Json().as_object();
+  EXPECT_EQ(GetInt(list, "total"), 9);  // the declined cards
+  EXPECT_EQ(ConsumersOf(vhost.name(), "payments.events.queue"), 2);
+}
+
+}  // namespace
+}  // namespace shopflow::testing
