@@ -83,7 +83,9 @@ std::optional<TimePoint> ParseRfc3339(std::string_view text) {
              !Expect(text, pos, ':') || !ReadDigits(text, pos, 2, second)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  // TimePoint counts nanoseconds in 64 bits, which ends in 2262: refuse what it cannot hold.
+  if (year < 1900 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      minute > 59 || second > 60) {
     return std::nullopt;
   }
   int64_t nanos = 0;

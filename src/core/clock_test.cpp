@@ -23,8 +23,9 @@ TEST(Rfc3339, ParsesOffsetsAndDates) {
 }
 
 TEST(Rfc3339, RejectsGarbage) {
-  for (const char* bad : {"", "yesterday", "2026-13-01T00:00:00Z", "2026-11-29T14:03",
-                          "2026-11-29T14:03:07.Z", "2026-11-29T14:03:07Zjunk"}) {
+  for (const char* bad :
+       {"", "yesterday", "2026-13-01T00:00:00Z", "2026-11-29T14:03", "2026-11-29T14:03:07.Z",
+        "2026-11-29T14:03:07Zjunk", "2999-01-01T00:00:00Z"}) {
     EXPECT_FALSE(ParseRfc3339(bad)) << bad;
   }
 }
