@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -12,10 +14,20 @@
 #include "app/order_directory_adapter.hpp"
 #include "events/observed_event_bus.hpp"
 #include "http/http_server.hpp"
+#include "http/websocket_hub.hpp"
 #include "inventory/inventory_events.hpp"
 #include "inventory/inventory_routes.hpp"
 #include "inventory/product_service.hpp"
+#include "monitor/circuit_breaker.hpp"
+#include "monitor/dlq/dead_letter_manager.hpp"
+#include "monitor/dlq/dlq_routes.hpp"
 #include "monitor/health.hpp"
+#include "monitor/live/live_feed.hpp"
+#include "monitor/message_logger.hpp"
+#include "monitor/message_routes.hpp"
+#include "monitor/queue_depth_cache.hpp"
+#include "monitor/stats.hpp"
+#include "monitor/system_metrics.hpp"
 #include "notifications/channel.hpp"
 #include "notifications/notification_event_handler.hpp"
 #include "notifications/notification_routes.hpp"
@@ -59,7 +71,19 @@ struct Application::Parts {
   std::unique_ptr<payments::PaymentWorker> payment_worker;
   std::unique_ptr<notifications::NotificationService> notifications;
   std::unique_ptr<notifications::NotificationEventHandler> notification_events;
+  Topology topology;
+  // Monitoring: observers of the bus, and what /api/health, /api/stats and /metrics read.
+  std::unique_ptr<monitor::QueueDepthCache> depths;
+  std::unique_ptr<monitor::CircuitBreakerSet> breakers;
+  std::unique_ptr<monitor::MessageLogger> logger;
+  std::unique_ptr<monitor::MessageQueries> queries;
+  std::unique_ptr<monitor::StatsCollector> stats;
+  std::unique_ptr<monitor::SystemMetrics> metrics;
   monitor::HealthSources health;
+  std::unique_ptr<monitor::HealthMonitor> health_monitor;
+  std::unique_ptr<monitor::DeadLetterManager> dlq;  // outlives the HTTP server
+  std::unique_ptr<WebSocketHub> hub;                // outlives the server and the feed
+  std::unique_ptr<monitor::LiveFeed> feed;
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> ready{false};
   std::thread bus_starter;  // retries EventBus::Start while the broker is away at start-up
@@ -112,6 +136,8 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   if (runs("payments")) wanted.push_back(payments::PaymentService::Collections());
   if (order_replica) wanted.push_back({payments::OrderSnapshotsCollection()});
   if (runs("notifications")) wanted.push_back(notifications::NotificationService::Collections());
+  wanted.push_back({monitor::MessageLogger::Collection()});
+  wanted.push_back(monitor::DeadLetterManager::Collections());
   std::vector<CollectionSpec> collections;
   for (auto& specs : wanted) {
     for (auto& c : specs) {
@@ -144,17 +170,61 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   RetryPolicy retry;
   retry.max_attempts = settings.retry_max_attempts;
   retry.initial_delay = settings.retry_initial_delay;
+  p->topology = DefaultTopology(retry);
   if (settings.rabbitmq_url.empty()) {
-    p->bus = std::make_unique<InMemoryEventBus>(DefaultTopology(retry), clock);
+    p->bus = std::make_unique<InMemoryEventBus>(p->topology, clock);
   } else {
     auto url = ParseAmqpUrl(settings.rabbitmq_url);
     if (!url) return ValidationError("RABBITMQ_URL: " + url.error().message);
     spdlog::info("event bus: RabbitMQ at {}", url->Redacted());
-    p->bus = std::make_unique<AmqpEventBus>(*url, DefaultTopology(retry), clock);
+    p->bus = std::make_unique<AmqpEventBus>(*url, p->topology, clock);
   }
   if (hooks.wrap_transport) p->wrapper = hooks.wrap_transport(*p->bus);
   p->events = std::make_unique<ObservedEventBus>(p->wrapper ? *p->wrapper : *p->bus);
   p->relay = std::make_unique<OutboxRelay>(*p->store, *p->events, OutboxRelayOptions{});
+
+  OutboxRelay* relay = p->relay.get();
+  auto backlog = [relay]() -> int64_t {
+    auto b = relay->Backlog(1000);
+    return b ? static_cast<int64_t>(*b) : -1;
+  };
+  Parts* parts = p.get();
+  std::function<int64_t()> dlq_size = [parts] {
+    return parts->dlq ? parts->dlq->DeadCount() : int64_t{-1};
+  };
+  p->depths = std::make_unique<monitor::QueueDepthCache>(*p->bus);
+  p->breakers = std::make_unique<monitor::CircuitBreakerSet>();
+  monitor::MessageLoggerOptions logger_options;
+  logger_options.max_count = settings.messages_max_count;
+  logger_options.max_age = settings.messages_max_age;
+  p->logger =
+      std::make_unique<monitor::MessageLogger>(*p->store, p->topology, clock, logger_options);
+  p->queries = std::make_unique<monitor::MessageQueries>(*p->store, p->topology);
+  monitor::StatsSources stats_sources;
+  stats_sources.store = p->store.get();
+  stats_sources.queue_depths = p->depths.get();
+  stats_sources.outbox_backlog = backlog;
+  stats_sources.dlq_size = dlq_size;
+  p->stats = std::make_unique<monitor::StatsCollector>(clock, stats_sources);
+  monitor::SystemMetricsSources metric_sources;
+  metric_sources.bus = p->bus.get();
+  metric_sources.queue_depths = p->depths.get();
+  metric_sources.outbox_backlog = backlog;
+  metric_sources.dlq_size = dlq_size;
+  if (auto* amqp = dynamic_cast<AmqpEventBus*>(p->bus.get())) {
+    metric_sources.bus_reconnects = [amqp] {
+      return static_cast<int64_t>(amqp->Counters().connections_lost);
+    };
+  }
+  monitor::MessageLogger* logger = p->logger.get();
+  metric_sources.message_log_dropped = [logger] {
+    return static_cast<int64_t>(logger->Stats().dropped);
+  };
+  metric_sources.circuit_breakers = p->breakers.get();
+  p->metrics = std::make_unique<monitor::SystemMetrics>(metric_sources);
+  p->events->AddObserver(p->logger.get());
+  p->events->AddObserver(p->stats.get());
+  p->events->AddObserver(p->metrics.get());
   std::vector<Route> module_routes;
   auto add_routes = [&](std::vector<Route> routes) {
     for (auto& r : routes) module_routes.push_back(std::move(r));
@@ -238,6 +308,35 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
               p->notification_events->AsEventHandler());
   }
 
+  // Dead letters: stored, listed, re-driven by hand; an alert email when they pile up.
+  monitor::DlqOptions dlq_options;
+  dlq_options.alert_threshold = settings.dlq_alert_threshold;
+  dlq_options.redrive_rate = static_cast<double>(settings.redrive_rate);
+  const std::string alert_email = settings.alert_email;
+  monitor::DlqAlertFn on_alert = [parts, alert_email](const json::object& alert) {
+    spdlog::warn("dead letters: {}", GetString(alert, "message"));
+    if (!parts->notifications) return;
+    json::object email{{"to", alert_email},
+                       {"subject", "shopflow: dead letters are piling up"},
+                       {"content", ToJsonText(alert)}};
+    // Runs on the manager's worker thread, which may block: drive the coroutine here.
+    const RequestContext context;  // named: the coroutine keeps a reference to it
+    std::optional<Result<notifications::Notification>> sent;
+    auto send = [&]() -> boost::asio::awaitable<void> {
+      sent.emplace(co_await parts->notifications->SendEmail(email, context));
+    };
+    boost::asio::io_context io;
+    boost::asio::co_spawn(io, send(), [](std::exception_ptr e) {
+      if (e) spdlog::warn("dead-letter alert email failed with an exception");
+    });
+    io.run();
+    if (sent && !*sent) spdlog::warn("dead-letter alert email: {}", sent->error().message);
+  };
+  p->dlq = std::make_unique<monitor::DeadLetterManager>(*p->store, *p->events, p->topology, clock,
+                                                        dlq_options, std::move(on_alert));
+  p->dlq->SubscribeAll(*p->events);
+  add_routes(monitor::DlqRoutes(*p->dlq));
+
   Parts* raw = p.get();
   p->health.store = p->store.get();
   p->health.bus = p->bus.get();
@@ -246,8 +345,26 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   p->health.started_at = clock.Now();
   p->health.clock = &clock;
   p->health.ready = [raw] { return raw->ready.load(); };
+  p->health.outbox_backlog = backlog;
+  p->health.dlq_size = dlq_size;
+  p->health.queue_depths = p->depths.get();
+  p->health.circuit_breakers = p->breakers.get();
+  p->health.thresholds.dlq_growth = settings.dlq_alert_threshold;
+  p->health_monitor = std::make_unique<monitor::HealthMonitor>(p->health);
 
-  std::vector<Route> routes = monitor::HealthRoutes(p->health);
+  // The dashboard's live stream: every event, stats once a second, health on change.
+  p->hub = std::make_unique<WebSocketHub>(WebSocketHubOptions{});
+  monitor::LiveFeedOptions feed_options;
+  feed_options.max_attempts = p->topology.retry.max_attempts;
+  p->feed = std::make_unique<monitor::LiveFeed>(*p->hub, p->stats->SnapshotFunction(),
+                                                p->health_monitor->DocumentFunction(), clock,
+                                                feed_options);
+  p->events->AddObserver(p->feed.get());
+
+  std::vector<Route> routes = p->health_monitor->Routes();
+  for (auto& r : monitor::MessageRoutes(*p->queries)) routes.push_back(std::move(r));
+  for (auto& r : p->stats->Routes()) routes.push_back(std::move(r));
+  for (auto& r : p->metrics->Routes()) routes.push_back(std::move(r));
   for (auto& r : OpenApiRoutes()) routes.push_back(std::move(r));
   for (auto& r : module_routes) routes.push_back(std::move(r));
 
@@ -257,7 +374,12 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   http_options.threads = settings.http_threads;
   http_options.max_body_bytes = settings.max_body_bytes;
   http_options.read_timeout = settings.read_timeout;
+  monitor::SystemMetrics* metrics = p->metrics.get();
+  http_options.on_request = [metrics](const HttpRequestRecord& r) {
+    metrics->RecordHttpRequest(r.method, r.route, r.status, r.duration_seconds);
+  };
   p->http = std::make_unique<HttpServer>(http_options, std::move(routes));
+  p->http->AddWebSocket(*p->hub, "/ws");
   p->settings = std::move(settings);
   return std::unique_ptr<Application>(new Application(std::move(p)));
 }
@@ -265,6 +387,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
 Result<int> Application::Start() {
   auto& p = *parts_;
   if (p.started) return p.port;
+  p.logger->Start();
   if (auto bus = p.bus->Start(); !bus) {
     // A broker that is away at start-up must not stop the API: orders are accepted into the
     // outbox, health says degraded, and the bus is started as soon as the broker answers.
@@ -298,6 +421,10 @@ Result<int> Application::Start() {
       spdlog::warn("notifications: resending pending ones failed: {}", resent.error().message);
     }
   }
+  if (auto dlq = p.dlq->Start(); !dlq) {
+    spdlog::warn("dead-letter manager: {}", dlq.error().message);
+  }
+  p.feed->Start();
   auto port = p.http->Start();
   if (!port) {
     if (p.payment_worker) p.payment_worker->Stop();
@@ -325,8 +452,11 @@ void Application::Stop() {
   p.bus_starter_wake.notify_all();
   if (p.bus_starter.joinable()) p.bus_starter.join();
   if (p.bus) p.bus->Stop();
+  if (p.dlq) p.dlq->Stop();
+  if (p.feed) p.feed->Stop();
   if (p.payment_worker) p.payment_worker->Stop();
   if (p.relay) p.relay->Stop();
+  if (p.logger) p.logger->Stop();  // last: it writes out what the others produced
 }
 
 int Application::port() const { return parts_->port; }

@@ -25,6 +25,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <cctype>
 #include <condition_variable>
 #include <cstdint>
@@ -41,12 +42,16 @@
 #include "core/json.hpp"
 #include "http/request_target.hpp"
 #include "http/router.hpp"
+#include "http/websocket_hub.hpp"
+#include "http/websocket_hub_core.hpp"
 
 namespace shopflow {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
+using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
 
@@ -64,6 +69,28 @@ constexpr size_t kFirstReadBytes = 8192;
 using WireRequest = bhttp::request<bhttp::string_body>;
 using WireResponse = bhttp::response<bhttp::string_body>;
 using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+// Route labels of HttpRequestRecord for answers no route produced.
+constexpr const char* kUnmatchedRoute = "unmatched";
+constexpr const char* kFallbackRoute = "fallback";
+
+double SecondsSince(SteadyTime started) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+// What Beast's handshake would reject, checked first so that the refusal is an API.md JSON
+// error rather than Beast's plain-text one (RFC 6455 4.2.1).
+std::optional<Error> CheckWebSocketHandshake(const WireRequest& request) {
+  if (request[bhttp::field::host].empty()) return ValidationError("missing Host header");
+  // The key is 16 random bytes in base64: 24 characters.
+  if (request[bhttp::field::sec_websocket_key].size() != 24) {
+    return ValidationError("missing or malformed Sec-WebSocket-Key");
+  }
+  if (request[bhttp::field::sec_websocket_version] != "13") {
+    return ValidationError("unsupported Sec-WebSocket-Version (13 is supported)");
+  }
+  return std::nullopt;
+}
 
 // The completion handler of every co_spawn: an escaped exception is logged, never dropped
 // (ARCHITECTURE.md principle 4: no bare `detached`).
@@ -169,7 +196,13 @@ class HttpServer::Runtime {
       : options_(std::move(options)), router_(std::move(router)) {
     options_.threads = std::max(1, options_.threads);
   }
-  ~Runtime() { Stop(); }
+  ~Runtime() {
+    Stop();
+    // A hub of a server that never started may serve another one.
+    if (state_ == State::kCreated) {
+      for (auto& endpoint : websockets_) endpoint.hub->Detach();
+    }
+  }
 
   void AddRoutes(std::vector<Route> routes) {
     if (state_ != State::kCreated) throw std::logic_error("HttpServer::AddRoutes after Start");
@@ -181,6 +214,8 @@ class HttpServer::Runtime {
     fallback_ = std::move(handler);
   }
 
+  void AddWebSocket(WebSocketHub& hub, std::string path);
+
   Result<int> Start();
   void Stop();
   int port() const { return port_.load(); }
@@ -189,8 +224,20 @@ class HttpServer::Runtime {
  private:
   enum class State { kCreated, kRunning, kStopped };
 
+  /// A path served by a WebSocketHub. Immutable once the server runs.
+  struct WebSocketEndpoint {
+    std::string path;  // as registered in the router, e.g. "/ws"
+    std::shared_ptr<http_internal::HubCore> hub;
+  };
+
   asio::awaitable<void> Accept();
-  asio::awaitable<ApiResponse> Dispatch(ApiRequest& request, std::string_view target);
+  /// Sets `route` to the HttpRequestRecord label of whatever answers.
+  asio::awaitable<ApiResponse> Dispatch(ApiRequest& request, std::string_view target,
+                                        std::string& route);
+  /// The endpoint a WebSocket upgrade request is for, or nullptr when it is not one.
+  const WebSocketEndpoint* WebSocketFor(const WireRequest& request) const;
+  /// Reports an answer to options_.on_request, shielding the server from it.
+  void Record(const HttpRequestRecord& record) const;
   void RunIo();
   void Unregister(uint64_t id);
   // Strong references to the live sessions, taken under the lock but returned so that the
@@ -201,6 +248,7 @@ class HttpServer::Runtime {
   HttpServerOptions options_;
   Router router_;
   ApiHandler fallback_;
+  std::vector<WebSocketEndpoint> websockets_;
   State state_ = State::kCreated;
   std::atomic<bool> stopping_{false};
   std::atomic<int> port_{0};
@@ -223,7 +271,11 @@ class HttpServer::Runtime {
 class HttpServer::Runtime::Session {
  public:
   Session(Runtime& runtime, tcp::socket socket, uint64_t id)
-      : runtime_(runtime), options_(runtime.options_), stream_(std::move(socket)), id_(id) {
+      : runtime_(runtime),
+        options_(runtime.options_),
+        stream_(std::move(socket)),
+        executor_(stream_.get_executor()),
+        id_(id) {
     beast::error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) client_address_ = remote.address().to_string();
@@ -235,34 +287,45 @@ class HttpServer::Runtime::Session {
   /// The coroutine body; `self` keeps the session alive until the connection is done.
   static asio::awaitable<void> Run(std::shared_ptr<Session> self) { co_await self->Serve(); }
 
-  asio::any_io_executor executor() { return stream_.get_executor(); }
+  /// The connection's strand (cached: the stream moves to a WebSocketHub on upgrade).
+  const asio::any_io_executor& executor() const { return executor_; }
 
   /// On the session's strand: cancels the read if the connection is between requests (or
   /// draining after an error), which ends it. A busy connection notices `stopping_` itself
-  /// once its answer is written.
+  /// once its answer is written. An upgraded connection belongs to its hub, which closes it.
   void CloseIfIdle() {
-    if (idle_) stream_.cancel();
+    if (idle_ && !upgraded_) stream_.cancel();
   }
 
   /// Only when no I/O thread runs (after Stop() joined them).
-  void ForceClose() { stream_.close(); }
+  void ForceClose() {
+    if (!upgraded_) stream_.close();
+  }
 
  private:
   asio::awaitable<void> Serve();
   asio::awaitable<bool> AwaitFirstByte(std::chrono::milliseconds timeout);
   asio::awaitable<beast::error_code> ReadRequest(RequestParser& parser);
-  asio::awaitable<void> RejectAndClose(const beast::error_code& ec, RequestParser& parser);
-  asio::awaitable<WireResponse> Answer(WireRequest& request);
+  asio::awaitable<void> RejectAndClose(const beast::error_code& ec, RequestParser& parser,
+                                       SteadyTime started);
+  asio::awaitable<WireResponse> Answer(WireRequest& request, std::string& route);
+  /// Hands the connection to the endpoint's hub, or answers why not and closes.
+  asio::awaitable<void> Upgrade(const WebSocketEndpoint& endpoint, WireRequest& request,
+                                SteadyTime started);
   asio::awaitable<void> LingeringClose();
   void ShutdownAndClose();
 
   Runtime& runtime_;
   const HttpServerOptions& options_;
-  beast::tcp_stream stream_;
+  beast::tcp_stream stream_;  // moved out on a WebSocket upgrade
+  const asio::any_io_executor executor_;
   beast::flat_buffer buffer_;
   std::string client_address_;
   const uint64_t id_;
   bool idle_ = false;  // only touched on the strand
+  // Set on the strand before the stream is moved to a hub; read by ForceClose only once no
+  // I/O thread runs.
+  bool upgraded_ = false;
 };
 
 asio::awaitable<void> HttpServer::Runtime::Session::Serve() {
@@ -278,22 +341,35 @@ asio::awaitable<void> HttpServer::Runtime::Session::Serve() {
       }
     }
 
+    const SteadyTime started = std::chrono::steady_clock::now();
     RequestParser parser;
     parser.body_limit(static_cast<std::uint64_t>(options_.max_body_bytes));
     parser.header_limit(static_cast<std::uint32_t>(
         std::min<size_t>(options_.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
     if (beast::error_code ec = co_await ReadRequest(parser)) {
-      co_await RejectAndClose(ec, parser);
+      co_await RejectAndClose(ec, parser, started);
       co_return;
     }
 
     WireRequest& request = parser.get();
+    if (const WebSocketEndpoint* endpoint = runtime_.WebSocketFor(request)) {
+      co_await Upgrade(*endpoint, request, started);
+      co_return;
+    }
+
     const bool keep_alive = request.keep_alive();
-    WireResponse response = co_await Answer(request);
+    HttpRequestRecord record;
+    record.method = std::string(request.method_string());
+    record.request_body_bytes = request.body().size();
+    WireResponse response = co_await Answer(request, record.route);
     response.keep_alive(keep_alive && !runtime_.stopping_);
 
     stream_.expires_after(options_.read_timeout);
     auto [write_ec, written] = co_await bhttp::async_write(stream_, response, kAsTuple);
+    record.status = static_cast<int>(response.result_int());
+    record.response_bytes = written;
+    record.duration_seconds = SecondsSince(started);
+    runtime_.Record(record);
     if (write_ec) {
       spdlog::debug("http: write to {} failed: {}", client_address_, write_ec.message());
       stream_.close();
@@ -345,7 +421,8 @@ asio::awaitable<beast::error_code> HttpServer::Runtime::Session::ReadRequest(
 }
 
 asio::awaitable<void> HttpServer::Runtime::Session::RejectAndClose(const beast::error_code& ec,
-                                                                   RequestParser& parser) {
+                                                                   RequestParser& parser,
+                                                                   SteadyTime started) {
   std::optional<Error> error;
   if (ec == bhttp::error::body_limit) {
     error = Error{ErrorCode::kPayloadTooLarge,
@@ -381,6 +458,15 @@ asio::awaitable<void> HttpServer::Runtime::Session::RejectAndClose(const beast::
   response.keep_alive(false);
   stream_.expires_after(options_.read_timeout);
   auto [write_ec, written] = co_await bhttp::async_write(stream_, response, kAsTuple);
+  HttpRequestRecord record;
+  // The request line is stored as soon as it is parsed (before a limit on the headers or the
+  // body can fail); it is empty when the request line itself was the problem.
+  record.method = std::string(parser.get().method_string());
+  record.route = kUnmatchedRoute;
+  record.status = static_cast<int>(response.result_int());
+  record.response_bytes = written;
+  record.duration_seconds = SecondsSince(started);
+  runtime_.Record(record);
   if (write_ec) {
     stream_.close();
     co_return;
@@ -388,7 +474,60 @@ asio::awaitable<void> HttpServer::Runtime::Session::RejectAndClose(const beast::
   co_await LingeringClose();
 }
 
-asio::awaitable<WireResponse> HttpServer::Runtime::Session::Answer(WireRequest& request) {
+asio::awaitable<void> HttpServer::Runtime::Session::Upgrade(const WebSocketEndpoint& endpoint,
+                                                            WireRequest& request,
+                                                            SteadyTime started) {
+  HttpRequestRecord record;
+  record.method = std::string(request.method_string());
+  record.route = endpoint.path;
+
+  std::optional<Error> refusal;
+  if (runtime_.stopping_) {
+    refusal = UnavailableError("the server is shutting down");
+  } else if (auto problem = CheckWebSocketHandshake(request)) {
+    refusal = std::move(problem);
+  } else {
+    refusal = endpoint.hub->Admit();
+  }
+
+  if (refusal) {
+    spdlog::info("http: refusing a WebSocket upgrade from {}: {}", client_address_,
+                 refusal->message);
+    const std::string_view given_id = request["X-Correlation-Id"];
+    const std::string correlation_id =
+        IsAcceptableCorrelationId(given_id) ? std::string(given_id) : NewId();
+    ApiResponse answer = ErrorResponse(*refusal);
+    if (refusal->code == ErrorCode::kValidationFailed) {
+      answer.headers.emplace_back("Sec-WebSocket-Version", "13");
+    }
+    WireResponse response = ToWire(std::move(answer), request.version(), correlation_id, false);
+    response.keep_alive(false);
+    stream_.expires_after(options_.read_timeout);
+    auto [write_ec, written] = co_await bhttp::async_write(stream_, response, kAsTuple);
+    record.status = static_cast<int>(response.result_int());
+    record.response_bytes = written;
+    record.duration_seconds = SecondsSince(started);
+    runtime_.Record(record);
+    // A client must not send anything before the handshake's answer (RFC 6455 4.1), so there
+    // is no unread data that would turn the close into a reset.
+    ShutdownAndClose();
+    co_return;
+  }
+
+  // From here the connection belongs to the hub: it closes it, and Stop() asks the hub (not
+  // this session) to. Bytes the client sent after its request are not carried over, since a
+  // client must wait for the handshake's answer first.
+  upgraded_ = true;
+  auto on_handshake = [this, &record, started](int status) {
+    record.status = status;
+    record.duration_seconds = SecondsSince(started);
+    runtime_.Record(record);
+  };
+  co_await endpoint.hub->Serve(std::move(stream_), std::move(request), std::move(on_handshake));
+}
+
+asio::awaitable<WireResponse> HttpServer::Runtime::Session::Answer(WireRequest& request,
+                                                                   std::string& route) {
   const auto started = std::chrono::steady_clock::now();
   ApiRequest api;
   api.method = std::string(request.method_string());
@@ -401,7 +540,7 @@ asio::awaitable<WireResponse> HttpServer::Runtime::Session::Answer(WireRequest& 
   api.correlation_id = IsAcceptableCorrelationId(given_id) ? std::string(given_id) : NewId();
   api.body = std::move(request.body());
 
-  ApiResponse answer = co_await runtime_.Dispatch(api, request.target());
+  ApiResponse answer = co_await runtime_.Dispatch(api, request.target(), route);
 
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
@@ -435,7 +574,9 @@ void HttpServer::Runtime::Session::ShutdownAndClose() {
 }
 
 asio::awaitable<ApiResponse> HttpServer::Runtime::Dispatch(ApiRequest& request,
-                                                           std::string_view target) {
+                                                           std::string_view target,
+                                                           std::string& route) {
+  route = kUnmatchedRoute;
   auto parsed = ParseRequestTarget(target);
   if (!parsed) co_return ErrorResponse(parsed.error());
   request.path = std::move(parsed->path);
@@ -447,6 +588,7 @@ asio::awaitable<ApiResponse> HttpServer::Runtime::Dispatch(ApiRequest& request,
     case RouteMatch::Kind::kFound:
       request.path_params = std::move(match.path_params);
       handler = match.handler;
+      route = *match.pattern;
       break;
     case RouteMatch::Kind::kMethodNotAllowed: {
       ApiResponse answer =
@@ -459,6 +601,7 @@ asio::awaitable<ApiResponse> HttpServer::Runtime::Dispatch(ApiRequest& request,
     case RouteMatch::Kind::kNotFound:
       if (!fallback_) co_return ErrorResponse(NotFoundError("no resource at " + request.path));
       handler = &fallback_;
+      route = kFallbackRoute;
       break;
   }
 
@@ -500,6 +643,56 @@ asio::awaitable<void> HttpServer::Runtime::Accept() {
     }
     auto executor = session->executor();
     asio::co_spawn(executor, Session::Run(std::move(session)), LogFailure("connection"));
+  }
+}
+
+void HttpServer::Runtime::AddWebSocket(WebSocketHub& hub, std::string path) {
+  if (state_ != State::kCreated) throw std::logic_error("HttpServer::AddWebSocket after Start");
+  if (path.empty() || path.front() != '/' || path.find(':') != std::string::npos) {
+    throw std::invalid_argument("WebSocket path must be a literal path starting with '/': " + path);
+  }
+  auto core = http_internal::CoreOf(hub);
+  core->Attach();  // throws if another server serves it
+  try {
+    // A plain GET (no upgrade) gets a JSON error through the router; other methods get 405.
+    router_.Add({Route{"GET", path, [path](ApiRequest&) -> asio::awaitable<ApiResponse> {
+                         ApiResponse answer =
+                             ErrorResponse(ValidationError(
+                                 path + " is a WebSocket endpoint: send an upgrade request "
+                                        "(Connection: Upgrade, Upgrade: websocket)"));
+                         answer.headers.emplace_back("Upgrade", "websocket");
+                         co_return answer;
+                       }}});
+  } catch (...) {
+    core->Detach();
+    throw;
+  }
+  websockets_.push_back(WebSocketEndpoint{std::move(path), std::move(core)});
+}
+
+const HttpServer::Runtime::WebSocketEndpoint* HttpServer::Runtime::WebSocketFor(
+    const WireRequest& request) const {
+  if (websockets_.empty() || !websocket::is_upgrade(request)) return nullptr;
+  auto parsed = ParseRequestTarget(request.target());
+  if (!parsed) return nullptr;
+  // Through the router, so that the path matches exactly as the plain GET route does
+  // (trailing slash, percent-decoding).
+  RouteMatch match = router_.MatchSegments("GET", parsed->segments);
+  if (match.kind != RouteMatch::Kind::kFound) return nullptr;
+  for (const auto& endpoint : websockets_) {
+    if (endpoint.path == *match.pattern) return &endpoint;
+  }
+  return nullptr;
+}
+
+void HttpServer::Runtime::Record(const HttpRequestRecord& record) const {
+  if (!options_.on_request) return;
+  try {
+    options_.on_request(record);
+  } catch (const std::exception& e) {
+    spdlog::error("http: the on_request observer threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("http: the on_request observer threw a non-standard exception");
   }
 }
 
@@ -598,10 +791,13 @@ void HttpServer::Runtime::Stop() {
     beast::error_code ec;
     acceptor_->close(ec);
   });
-  // 2. Idle connections go now; busy ones finish their request and then close.
+  // 2. Idle connections go now; busy ones finish their request and then close. WebSocket
+  // clients get a close frame and are cut off after half the grace if they do not answer
+  // (e.g. a client that stopped reading, whose socket is stuck behind a write).
   for (auto& session : LiveSessions()) {
     asio::post(session->executor(), [session] { session->CloseIfIdle(); });
   }
+  for (auto& endpoint : websockets_) endpoint.hub->CloseAll(options_.shutdown_grace / 2);
   // 3. Wait for them, within the grace period.
   bool drained = false;
   {
@@ -618,6 +814,9 @@ void HttpServer::Runtime::Stop() {
   threads_.clear();
   beast::error_code ec;
   acceptor_->close(ec);
+  // Whatever WebSocket client is left (still handshaking, or past the grace) is closed and
+  // forgotten, so that a late Broadcast posts nothing to the stopped io_context.
+  for (auto& endpoint : websockets_) endpoint.hub->AbandonAll();
   if (!drained) {
     auto left = LiveSessions();
     spdlog::warn("http: {} connection(s) still busy after the {} ms grace period; closing them",
@@ -638,6 +837,9 @@ HttpServer::~HttpServer() = default;
 
 void HttpServer::AddRoutes(std::vector<Route> routes) { runtime_->AddRoutes(std::move(routes)); }
 void HttpServer::SetFallback(ApiHandler handler) { runtime_->SetFallback(std::move(handler)); }
+void HttpServer::AddWebSocket(WebSocketHub& hub, std::string path) {
+  runtime_->AddWebSocket(hub, std::move(path));
+}
 Result<int> HttpServer::Start() { return runtime_->Start(); }
 void HttpServer::Stop() { runtime_->Stop(); }
 int HttpServer::port() const { return runtime_->port(); }

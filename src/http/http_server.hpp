@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +12,29 @@
 #include "core/result.hpp"
 
 namespace shopflow {
+
+class WebSocketHub;
+
+/// One request as the server answered it, for metrics and access logs (HttpServerOptions::
+/// on_request).
+struct HttpRequestRecord {
+  /// As received ("GET", "POST", ...; any token a client sends). Empty when the request was
+  /// rejected before its request line could be parsed. Normalize before using it as a metric
+  /// label.
+  std::string method;
+  /// The matched route's pattern ("/api/orders/:id"), "fallback" when the fallback handler
+  /// answered, or "unmatched" for everything no route handled: 404, 405, a malformed target,
+  /// a request rejected while being read (413, 400). A WebSocket path counts as a route (its
+  /// upgrades are recorded with status 101). The set of values is bounded by the route table.
+  std::string route;
+  int status = 0;
+  /// From the start of reading the request to the end of writing the answer (for an upgrade:
+  /// to the end of the opening handshake).
+  double duration_seconds = 0;
+  uint64_t request_body_bytes = 0;
+  /// Bytes of the answer written (status line, headers and body; less if the write failed).
+  uint64_t response_bytes = 0;
+};
 
 /// Settings of an HttpServer (app/ fills them from Settings).
 struct HttpServerOptions {
@@ -23,8 +48,15 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{30000};
   /// How long a keep-alive connection may wait for its next request.
   std::chrono::milliseconds idle_timeout{60000};
-  /// How long Stop() lets in-flight requests finish before it cuts them off.
+  /// How long Stop() lets in-flight requests finish before it cuts them off. WebSocket clients
+  /// get a close frame at once and are cut off after half of it.
   std::chrono::milliseconds shutdown_grace{5000};
+  /// Observes every answered request (metrics): called once per answer, after it was written
+  /// (also when writing it failed), on the connection's I/O thread and outside any lock of the
+  /// server. Must be quick, non-blocking and thread-safe (connections run in parallel); an
+  /// exception it throws is logged and ignored. Requests whose peer left or timed out before
+  /// an answer was due are not reported. May be empty.
+  std::function<void(const HttpRequestRecord&)> on_request;
 };
 
 /// The HTTP/1.1 server of shopflow: serves an explicit route table of transport-neutral
@@ -44,9 +76,9 @@ struct HttpServerOptions {
 ///
 /// Extension points for the composition root: AddRoutes() for routes that exist only in the
 /// assembled process (health, metrics, OpenAPI), SetFallback() for requests no route matches
-/// (static files of the dashboard). A WebSocket upgrade (/ws) is meant to be added inside
-/// src/http as a hook the connection loop consults before routing, handing over the stream;
-/// it stays out of this header so that no Beast type leaks to other modules.
+/// (static files of the dashboard), AddWebSocket() for the dashboard's live stream (/ws), and
+/// HttpServerOptions::on_request to observe every answer (metrics). No Beast type appears
+/// here: the upgrade hand-over lives in http/websocket_hub_core.hpp, internal to src/http.
 class HttpServer {
  public:
   /// Builds the route table; throws std::invalid_argument on a malformed or duplicate route.
@@ -64,6 +96,14 @@ class HttpServer {
   /// files. It is not consulted for 405 (the path exists with other methods). Only before
   /// Start(); afterwards it throws std::logic_error.
   void SetFallback(ApiHandler handler);
+  /// Serves WebSocket clients of `hub` at `path` (a literal path such as "/ws"): an upgrade
+  /// request there is handed to the hub (before routing); a GET without upgrade answers 400
+  /// validation_failed, other methods 405. Upgrades are refused with 503 while stopping or when
+  /// the hub is full. The hub's state is shared with the server, so the hub object itself may
+  /// be destroyed first. Only before Start(); throws std::logic_error afterwards or when the
+  /// hub is already attached to a server, std::invalid_argument for a malformed path or one a
+  /// route already uses.
+  void AddWebSocket(WebSocketHub& hub, std::string path = "/ws");
 
   /// Binds, listens and starts the I/O threads; returns the bound port. A failure to resolve,
   /// bind or listen is a value: kUnavailable "cannot listen on host:port: reason" (the server
@@ -71,10 +111,11 @@ class HttpServer {
   /// std::logic_error.
   Result<int> Start();
 
-  /// Graceful stop: stops accepting, closes idle keep-alive connections, lets requests in
-  /// flight finish (their answers carry "Connection: close") for up to shutdown_grace, then
-  /// closes whatever is left, abandons handlers still suspended, and joins the I/O threads.
-  /// Blocks until done. Idempotent; a no-op before Start().
+  /// Graceful stop: stops accepting, closes idle keep-alive connections, sends WebSocket
+  /// clients a close frame ("going away", cut off after shutdown_grace / 2 if they do not
+  /// answer), lets requests in flight finish (their answers carry "Connection: close") for up
+  /// to shutdown_grace, then closes whatever is left, abandons handlers still suspended, and
+  /// joins the I/O threads. Blocks until done. Idempotent; a no-op before Start().
   void Stop();
 
   /// The bound port while running (and after Stop()), 0 before Start().

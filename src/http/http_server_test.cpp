@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -562,6 +563,114 @@ TEST_F(HttpServerTest, StopCutsOffHandlersStillRunningAfterTheGrace) {
 
   server_->Stop();  // returns after the grace although the handler is suspended
   EXPECT_THROW(slow.get(), std::runtime_error);
+}
+
+/// What the on_request observer saw. Thread-safe; shared with the observer so that it
+/// outlives the server.
+class RequestLog {
+ public:
+  void Add(const HttpRequestRecord& record) {
+    {
+      std::lock_guard lock(mutex_);
+      records_.push_back(record);
+    }
+    added_.notify_all();
+  }
+  /// Waits until `count` records arrived (they are reported after the answer is written, so
+  /// possibly after the client read it); returns them.
+  std::vector<HttpRequestRecord> WaitFor(size_t count, std::chrono::milliseconds within = 10s) {
+    std::unique_lock lock(mutex_);
+    added_.wait_for(lock, within, [&] { return records_.size() >= count; });
+    return records_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable added_;
+  std::vector<HttpRequestRecord> records_;
+};
+
+TEST_F(HttpServerTest, RequestObserverSeesMethodRouteStatusAndSize) {
+  auto log = std::make_shared<RequestLog>();
+  HttpServerOptions options;
+  options.on_request = [log](const HttpRequestRecord& record) { log->Add(record); };
+  StartServer(options);
+  auto client = Client();
+  ASSERT_EQ(client.Get("/api/items/7?x=1").status, 200);
+  ASSERT_EQ(client.Get("/api/nothing/here").status, 404);
+  ASSERT_EQ(
+      client.Request("PATCH", "/api/items/7", "{}", {{"Content-Type", "application/json"}}).status,
+      405);
+  ASSERT_EQ(client.Post("/api/items", json::object{{"a", 1}}).status, 201);
+  ASSERT_EQ(client.Get("/api/items/%zz").status, 400);
+
+  // One connection, so the records come in request order.
+  auto records = log->WaitFor(5);
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(records[0].method, "GET");
+  EXPECT_EQ(records[0].route, "/api/items/:id");
+  EXPECT_EQ(records[0].status, 200);
+  EXPECT_GT(records[0].duration_seconds, 0);
+  EXPECT_LT(records[0].duration_seconds, 30);
+  EXPECT_GT(records[0].response_bytes, 100u);
+  EXPECT_EQ(records[1].method, "GET");
+  EXPECT_EQ(records[1].route, "unmatched");
+  EXPECT_EQ(records[1].status, 404);
+  EXPECT_EQ(records[2].method, "PATCH");
+  EXPECT_EQ(records[2].route, "unmatched");
+  EXPECT_EQ(records[2].status, 405);
+  EXPECT_EQ(records[2].request_body_bytes, 2u);
+  EXPECT_EQ(records[3].method, "POST");
+  EXPECT_EQ(records[3].route, "/api/items");
+  EXPECT_EQ(records[3].status, 201);
+  EXPECT_EQ(records[3].request_body_bytes, 7u);  // {"a":1}
+  EXPECT_EQ(records[4].route, "unmatched");
+  EXPECT_EQ(records[4].status, 400);
+}
+
+TEST_F(HttpServerTest, RequestObserverSeesRejectedAndFallbackRequests) {
+  auto log = std::make_shared<RequestLog>();
+  HttpServerOptions options;
+  options.max_body_bytes = 100;
+  options.on_request = [log](const HttpRequestRecord& record) { log->Add(record); };
+  server_ = std::make_unique<HttpServer>(options, Routes());
+  server_->SetFallback([](ApiRequest&) -> asio::awaitable<ApiResponse> {
+    co_return JsonResponse(200, json::object{{"static", true}});
+  });
+  auto port = server_->Start();
+  ASSERT_TRUE(port.ok());
+  port_ = *port;
+
+  EXPECT_EQ(Client().Get("/index.html").status, 200);
+  auto records = log->WaitFor(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].route, "fallback");
+
+  EXPECT_EQ(Client()
+                .Request("POST", "/api/items", std::string(1000, 'x'),
+                         {{"Content-Type", "application/json"}})
+                .status,
+            413);
+  records = log->WaitFor(2);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].method, "POST");
+  EXPECT_EQ(records[1].route, "unmatched");
+  EXPECT_EQ(records[1].status, 413);
+}
+
+TEST_F(HttpServerTest, RequestObserverThatThrowsDoesNotHurtTheServer) {
+  std::atomic<int> calls{0};
+  HttpServerOptions options;
+  options.on_request = [&calls](const HttpRequestRecord&) {
+    ++calls;
+    throw std::runtime_error("observer bug");
+  };
+  StartServer(options);
+  auto client = Client();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(client.Get("/api/items/1").status, 200);
+  EXPECT_EQ(client.connections_opened(), 1);
+  EXPECT_TRUE(WaitUntil([&] { return calls.load() == 3; }));
+  server_->Stop();  // before `calls` goes out of scope
 }
 
 TEST_F(HttpServerTest, BindingAPortInUseIsAnErrorValue) {

@@ -42,10 +42,9 @@ asio::awaitable<Result<void>> Suspend(Start start) {
       state->timer.expires_at(asio::steady_timer::time_point::min());
     });
   });
-  {
-    std::lock_guard lock(state->mutex);
-    if (state->result) co_return std::move(*state->result);
-  }
+  // Always wait, even when the result is already there: the store's post() is in flight and
+  // must land before this coroutine (and possibly its io_context) is gone. The post moves the
+  // expiry into the past, so this wait then completes at once.
   co_await state->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   std::lock_guard lock(state->mutex);
   co_return std::move(*state->result);

@@ -1,0 +1,69 @@
+#include "monitor/message_log.hpp"
+
+#include <array>
+
+namespace shopflow::monitor {
+
+bool IsMessageStatus(std::string_view status) {
+  static constexpr std::array kAll = {message_status::kPublished, message_status::kConsumed,
+                                      message_status::kFailed, message_status::kDeadLettered};
+  for (auto s : kAll) {
+    if (s == status) return true;
+  }
+  return false;
+}
+
+CollectionSpec MessageLogCollection() {
+  return CollectionSpec{
+      std::string(kMessagesCollection),
+      {"messageId", "eventType", "correlationId", "status", "orderId", "createdAt"},
+      {}};
+}
+
+std::string OrderIdOf(const json::object& data) {
+  if (const auto* id = data.if_contains("orderId"); id && id->is_string()) {
+    return std::string(id->get_string());
+  }
+  if (const auto* metadata = GetObject(data, "metadata")) {
+    if (const auto* id = metadata->if_contains("orderId"); id && id->is_string()) {
+      return std::string(id->get_string());
+    }
+  }
+  return "";
+}
+
+json::object ToMessageRow(const MessageObservation& o) {
+  const EventMetadata& m = o.envelope.metadata;
+  json::object row{
+      {"id", o.row_id},
+      {"messageId", m.message_id},
+      {"eventType", o.envelope.event_type},
+      {"exchange", o.exchange},
+      {"routingKey", o.routing_key},
+      {"data", o.envelope.data},
+      {"metadata", json::object{{"source", m.source},
+                                {"correlationId", m.correlation_id},
+                                {"causationId", m.causation_id},
+                                {"timestamp", FormatRfc3339(m.timestamp)},
+                                {"version", m.version},
+                                {"retryCount", m.retry_count}}},
+      {"status", o.status},
+      {"createdAt", FormatRfc3339(o.at)},
+      {"correlationId", m.correlation_id},
+      {"causationId", m.causation_id},
+      {"source", m.source},
+      {"module", o.module},
+  };
+  if (std::string order_id = OrderIdOf(o.envelope.data); !order_id.empty()) {
+    row["orderId"] = std::move(order_id);
+  }
+  if (!o.queue.empty()) {
+    row["queue"] = o.queue;
+    row["attempt"] = o.attempt;
+  }
+  if (o.duration_ms) row["durationMs"] = *o.duration_ms;
+  if (!o.reason.empty()) row["reason"] = o.reason;
+  return row;
+}
+
+}  // namespace shopflow::monitor

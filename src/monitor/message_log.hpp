@@ -1,0 +1,59 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.hpp"
+#include "core/json.hpp"
+#include "events/envelope.hpp"
+#include "storage/store.hpp"
+
+namespace shopflow::monitor {
+
+/// The event log of the seed ("Messages Collection"): one row per event and per thing that
+/// happened to it (published, or handled by one queue's consumer).
+inline constexpr std::string_view kMessagesCollection = "messages";
+
+/// Row statuses. A handler's kRetry is recorded as "failed" and its kDeadLetter as
+/// "dead_lettered": an observer cannot know whether the bus will retry once more.
+namespace message_status {
+inline constexpr std::string_view kPublished = "published";
+inline constexpr std::string_view kConsumed = "consumed";
+inline constexpr std::string_view kFailed = "failed";
+inline constexpr std::string_view kDeadLettered = "dead_lettered";
+}  // namespace message_status
+
+/// True for one of the message_status names.
+bool IsMessageStatus(std::string_view status);
+
+/// The "messages" collection with its indexed fields (messageId, eventType, correlationId,
+/// status, orderId, createdAt). The composition root declares it with the other collections.
+CollectionSpec MessageLogCollection();
+
+/// One observation of one event, before it becomes a row.
+struct MessageObservation {
+  std::string row_id;  // a ULID: rows sort by the time they were observed
+  Envelope envelope;
+  std::string status;  // a message_status name
+  std::string exchange;
+  std::string routing_key;
+  std::string queue;                  // the consuming queue; "" for published
+  std::string module;                 // the publisher for published rows, else the queue's owner
+  int attempt = 0;                    // delivery number (1 = first); 0 for published
+  std::string reason;                 // the handler's reason for failed and dead_lettered
+  std::optional<double> duration_ms;  // handler time for handled rows
+  TimePoint at{};
+};
+
+/// The order an event belongs to: data.orderId, else data.metadata.orderId (notifications carry
+/// it there); "" when neither is a string.
+std::string OrderIdOf(const json::object& data);
+
+/// The stored row: {id, messageId, eventType, exchange, routingKey, data, metadata{source,
+/// correlationId, causationId, timestamp, version, retryCount}, status, createdAt, plus the
+/// top-level copies correlationId, causationId, source, orderId (when known), module, and for
+/// handled rows queue, attempt, durationMs, reason (when not empty)}.
+json::object ToMessageRow(const MessageObservation& observation);
+
+}  // namespace shopflow::monitor

@@ -1,0 +1,283 @@
+#include "monitor/message_logger.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "events/event_types.hpp"
+
+namespace shopflow::monitor {
+namespace {
+MessageLoggerOptions Normalized(MessageLoggerOptions options) {
+  options.batch_size = std::max<size_t>(options.batch_size, 1);
+  options.prune_batch = std::max<size_t>(options.prune_batch, 1);
+  return options;
+}
+}  // namespace
+
+MessageLogger::MessageLogger(Store& store, Topology topology, const Clock& clock,
+                             MessageLoggerOptions options)
+    : store_(store),
+      topology_(std::move(topology)),
+      clock_(clock),
+      options_(Normalized(options)),
+      ids_(clock) {}
+
+MessageLogger::~MessageLogger() { Stop(); }
+
+void MessageLogger::Start() {
+  std::lock_guard lock(mutex_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void MessageLogger::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  } else {
+    DrainOnce();  // never started: write what was observed anyway
+  }
+  written_.notify_all();
+}
+
+bool MessageLogger::RefuseIfFull(size_t n) {
+  std::lock_guard lock(mutex_);
+  if (!stopping_ && buffer_.size() < options_.max_buffered) return false;
+  stats_.dropped += n;
+  return true;
+}
+
+void MessageLogger::OnPublished(std::span<const Envelope> batch) {
+  if (RefuseIfFull(batch.size())) return;  // not even a copy when it would be dropped
+  std::vector<MessageObservation> out;
+  out.reserve(batch.size());
+  const TimePoint now = clock_.Now();
+  for (const auto& e : batch) {
+    MessageObservation o;
+    o.row_id = ids_.Next();
+    o.envelope = e;
+    o.status = message_status::kPublished;
+    o.exchange = topology_.events_exchange;
+    o.routing_key = std::string(RoutingKeyFor(e.event_type).value_or(""));
+    o.module = e.metadata.source;
+    o.at = now;
+    out.push_back(std::move(o));
+  }
+  Accept(std::move(out));
+}
+
+void MessageLogger::OnHandled(const Delivery& delivery, const HandlerOutcome& outcome,
+                              std::chrono::nanoseconds took) {
+  if (RefuseIfFull(1)) return;
+  MessageObservation o;
+  o.row_id = ids_.Next();
+  o.envelope = delivery.envelope;
+  switch (outcome.kind) {
+    case HandlerOutcome::Kind::kAck:
+      o.status = message_status::kConsumed;
+      break;
+    case HandlerOutcome::Kind::kRetry:
+      o.status = message_status::kFailed;
+      break;
+    case HandlerOutcome::Kind::kDeadLetter:
+      o.status = message_status::kDeadLettered;
+      break;
+  }
+  const QueueSpec* queue = topology_.FindQueue(delivery.queue);
+  o.exchange = queue && queue->role == QueueRole::kDeadLetter ? topology_.dead_letter_exchange
+                                                              : topology_.events_exchange;
+  o.routing_key = delivery.routing_key;
+  o.queue = delivery.queue;
+  if (const ModuleQueues* owner = topology_.ModuleOfQueue(delivery.queue)) o.module = owner->module;
+  o.attempt = delivery.attempt;
+  o.reason = outcome.reason;
+  o.duration_ms = std::chrono::duration<double, std::milli>(took).count();
+  o.at = clock_.Now();
+  std::vector<MessageObservation> one;
+  one.push_back(std::move(o));
+  Accept(std::move(one));
+}
+
+void MessageLogger::Accept(std::vector<MessageObservation> observations) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& o : observations) {
+      if (stopping_ || buffer_.size() >= options_.max_buffered) {
+        ++stats_.dropped;
+        continue;
+      }
+      buffer_.push_back(std::move(o));
+      ++stats_.observed;
+      ++accepted_seq_;
+    }
+    wake = buffer_.size() >= options_.batch_size;
+  }
+  if (wake) wake_.notify_one();
+}
+
+void MessageLogger::Flush() {
+  bool inline_drain = false;
+  uint64_t target = 0;
+  {
+    std::lock_guard lock(mutex_);
+    target = accepted_seq_;
+    inline_drain = !started_;
+    flush_requested_ = true;
+  }
+  if (inline_drain) {
+    DrainOnce();
+    return;
+  }
+  wake_.notify_one();
+  std::unique_lock lock(mutex_);
+  written_.wait(lock, [&] { return processed_seq_ >= target; });
+}
+
+void MessageLogger::Run() {
+  using Steady = std::chrono::steady_clock;
+  auto next_prune = Steady::now() + options_.prune_interval;
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait_for(lock, options_.flush_interval, [this] {
+      return stopping_ || flush_requested_ || buffer_.size() >= options_.batch_size;
+    });
+    flush_requested_ = false;
+    const bool stop = stopping_;
+    lock.unlock();
+    DrainOnce();
+    if (!stop && Steady::now() >= next_prune) {
+      if (auto pruned = Prune(); !pruned) {
+        spdlog::warn("message log: retention pass failed: {}", pruned.error().message);
+      }
+      next_prune = Steady::now() + options_.prune_interval;
+    }
+    lock.lock();
+    if (stop && buffer_.empty()) break;
+  }
+}
+
+void MessageLogger::DrainOnce() {
+  std::lock_guard drain(drain_mutex_);
+  std::vector<MessageObservation> taken;
+  {
+    std::lock_guard lock(mutex_);
+    taken.swap(buffer_);
+  }
+  if (!taken.empty()) WriteRows(taken);
+  {
+    std::lock_guard lock(mutex_);
+    processed_seq_ += taken.size();
+  }
+  written_.notify_all();
+}
+
+void MessageLogger::WriteRows(std::span<const MessageObservation> rows) {
+  for (size_t begin = 0; begin < rows.size(); begin += options_.batch_size) {
+    const auto chunk = rows.subspan(begin, std::min(options_.batch_size, rows.size() - begin));
+    std::vector<json::object> docs;
+    docs.reserve(chunk.size());
+    for (const auto& o : chunk) docs.push_back(ToMessageRow(o));
+    auto written = WriteAndWait(store_, [&](Transaction& txn) -> Result<void> {
+      for (size_t i = 0; i < chunk.size(); ++i) {
+        if (auto inserted = txn.Insert(kMessagesCollection, chunk[i].row_id, docs[i]); !inserted) {
+          return inserted;
+        }
+      }
+      return Ok();
+    });
+    {
+      std::lock_guard lock(mutex_);
+      if (written) {
+        stats_.written += chunk.size();
+        ++stats_.batches;
+      } else {
+        stats_.lost += chunk.size();
+        ++stats_.write_failures;
+      }
+    }
+    if (!written) {
+      spdlog::warn("message log: {} rows lost: {}", chunk.size(), written.error().message);
+    }
+  }
+}
+
+Result<int64_t> MessageLogger::RemoveOldest(const std::vector<FieldFilter>& filters,
+                                            int64_t at_most) {
+  int64_t removed = 0;
+  for (size_t round = 0; round < options_.prune_max_batches && at_most > 0; ++round) {
+    const auto limit = std::min<int64_t>(at_most, static_cast<int64_t>(options_.prune_batch));
+    std::vector<std::string> ids;
+    auto read = ReadAndWait(store_, [&](ReadTransaction& txn) -> Result<void> {
+      FindQuery query;
+      query.filters = filters;
+      query.limit = limit;
+      query.newest_first = false;
+      auto page = txn.Find(kMessagesCollection, query);
+      if (!page) return std::move(page).error();
+      for (const auto& doc : page->docs) ids.push_back(GetString(doc, "id"));
+      return Ok();
+    });
+    if (!read) return std::move(read).error();
+    if (ids.empty()) break;
+    auto removed_batch = WriteAndWait(store_, [&](Transaction& txn) -> Result<void> {
+      for (const auto& id : ids) {
+        auto gone = txn.Remove(kMessagesCollection, id);
+        // Another process may have pruned the same row: that is not a failure.
+        if (!gone && gone.error().code != ErrorCode::kNotFound) return gone;
+      }
+      return Ok();
+    });
+    if (!removed_batch) return std::move(removed_batch).error();
+    removed += static_cast<int64_t>(ids.size());
+    at_most -= static_cast<int64_t>(ids.size());
+    if (static_cast<int64_t>(ids.size()) < limit) break;
+  }
+  return removed;
+}
+
+Result<int64_t> MessageLogger::Prune() {
+  std::lock_guard prune(prune_mutex_);
+  int64_t removed = 0;
+  if (options_.max_age.count() > 0) {
+    const std::string cutoff = FormatRfc3339(clock_.Now() - options_.max_age);
+    auto aged = RemoveOldest({FieldFilter{"createdAt", FieldFilter::Op::kLte, cutoff}},
+                             std::numeric_limits<int64_t>::max());
+    if (!aged) return std::move(aged).error();
+    removed += *aged;
+  }
+  if (options_.max_count > 0) {
+    int64_t total = 0;
+    auto counted = ReadAndWait(store_, [&](ReadTransaction& txn) -> Result<void> {
+      auto n = txn.Count(kMessagesCollection, {});
+      if (!n) return std::move(n).error();
+      total = *n;
+      return Ok();
+    });
+    if (!counted) return std::move(counted).error();
+    if (total > options_.max_count) {
+      auto excess = RemoveOldest({}, total - options_.max_count);
+      if (!excess) return std::move(excess).error();
+      removed += *excess;
+    }
+  }
+  std::lock_guard lock(mutex_);
+  stats_.pruned += static_cast<uint64_t>(removed);
+  return removed;
+}
+
+MessageLoggerStats MessageLogger::Stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace shopflow::monitor

@@ -1,0 +1,286 @@
+#include "monitor/message_logger.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+
+#include "events/event_types.hpp"
+#include "monitor/monitor_test_support.hpp"
+#include "tests/support/fake_clock.hpp"
+#include "transport/memory/in_memory_event_bus.hpp"
+
+namespace shopflow::monitor {
+namespace {
+
+using namespace std::chrono_literals;
+using shopflow::testing::FakeClock;
+using testing::TempStore;
+using testing::TestEvent;
+using ::testing::UnorderedElementsAre;
+using testing::WaitUntil;
+
+std::vector<std::string> Field(const std::vector<json::object>& rows, std::string_view field) {
+  std::vector<std::string> out;
+  for (const auto& r : rows) out.push_back(GetString(r, field));
+  return out;
+}
+
+class MessageLoggerTest : public ::testing::Test {
+ protected:
+  static RetryPolicy Retry() {
+    RetryPolicy r;
+    r.max_attempts = 3;
+    r.initial_delay = 100ms;
+    r.jitter = 0;
+    return r;
+  }
+
+  Envelope Event(std::string_view type, json::object data = {{"orderId", "o-1"}}) {
+    return TestEvent(type, std::move(data), "orders", "corr-1", "", clock_.Now());
+  }
+
+  /// Logger options for tests: no automatic pruning.
+  static MessageLoggerOptions Options() {
+    MessageLoggerOptions o;
+    o.prune_interval = std::chrono::hours(24);
+    return o;
+  }
+
+  FakeClock clock_;
+  TempStore store_;
+  const Topology topology_ = DefaultTopology(Retry());
+};
+
+TEST_F(MessageLoggerTest, RecordsPublishedAndConsumedRowsOfARoutedEvent) {
+  InMemoryEventBus bus(topology_, clock_, {.seed = 1});
+  ObservedEventBus observed(bus);
+  MessageLogger logger(*store_, topology_, clock_, Options());
+  observed.AddObserver(&logger);
+  for (const char* q :
+       {"payments.events.queue", "inventory.events.queue", "notifications.events.queue"}) {
+    observed.Subscribe(q, [](const Delivery&) { return HandlerOutcome::Ack(); }, {});
+  }
+  logger.Start();
+  ASSERT_TRUE(observed.Start().ok());
+
+  const Envelope created = Event(events::kOrderCreated, {{"orderId", "o-42"}, {"total", 10}});
+  ASSERT_TRUE(observed.Publish(std::span<const Envelope>(&created, 1)).ok());
+  ASSERT_TRUE(WaitUntil([&] { return logger.Stats().observed == 4; }));
+  logger.Flush();
+  bus.Stop();
+
+  const auto rows = store_.All(kMessagesCollection);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_THAT(Field(rows, "status"),
+              UnorderedElementsAre("published", "consumed", "consumed", "consumed"));
+  EXPECT_THAT(Field(rows, "module"),
+              UnorderedElementsAre("orders", "payments", "inventory", "notifications"));
+  for (const auto& row : rows) {
+    EXPECT_EQ(GetString(row, "messageId"), created.metadata.message_id);
+    EXPECT_EQ(GetString(row, "eventType"), "ORDER_CREATED");
+    EXPECT_EQ(GetString(row, "exchange"), "ecommerce.events");
+    EXPECT_EQ(GetString(row, "routingKey"), "order.created");
+    EXPECT_EQ(GetString(row, "orderId"), "o-42");
+    EXPECT_EQ(GetString(row, "correlationId"), "corr-1");
+    EXPECT_EQ(GetString(row, "createdAt"), FormatRfc3339(clock_.Now()));
+    EXPECT_EQ(GetInt(*GetObject(row, "data"), "total"), 10);
+    EXPECT_EQ(GetString(*GetObject(row, "metadata"), "source"), "orders");
+    if (GetString(row, "status") == "consumed") {
+      EXPECT_THAT(GetString(row, "queue"), ::testing::EndsWith(".events.queue"));
+      EXPECT_EQ(GetInt(row, "attempt"), 1);
+      EXPECT_TRUE(row.contains("durationMs"));
+    } else {
+      EXPECT_FALSE(row.contains("queue"));
+    }
+  }
+  EXPECT_EQ(logger.Stats().written, 4u);
+  EXPECT_EQ(logger.Stats().dropped, 0u);
+}
+
+TEST_F(MessageLoggerTest, RecordsFailedAndDeadLetteredOutcomesWithAttemptAndReason) {
+  InMemoryEventBus bus(topology_, clock_, {.seed = 1});
+  ObservedEventBus observed(bus);
+  MessageLogger logger(*store_, topology_, clock_, Options());
+  observed.AddObserver(&logger);
+  observed.Subscribe("payments.events.queue",
+                     [](const Delivery& d) {
+                       return d.attempt == 1 ? HandlerOutcome::Retry("gateway timeout")
+                                             : HandlerOutcome::Ack();
+                     },
+                     {});
+  observed.Subscribe("inventory.events.queue",
+                     [](const Delivery&) { return HandlerOutcome::DeadLetter("no items"); }, {});
+  logger.Start();
+  ASSERT_TRUE(observed.Start().ok());
+
+  const Envelope created = Event(events::kOrderCreated);
+  ASSERT_TRUE(observed.Publish(std::span<const Envelope>(&created, 1)).ok());
+  ASSERT_TRUE(WaitUntil([&] { return logger.Stats().observed == 3; }));  // published, 2 handled
+  ASSERT_TRUE(WaitUntil([&] { return bus.PeekScheduled("payments.events.queue").size() == 1; }));
+  clock_.Advance(1s);  // the payments retry is due
+  ASSERT_TRUE(WaitUntil([&] { return logger.Stats().observed == 4; }));
+  logger.Flush();
+  bus.Stop();
+
+  const auto failed = store_.All(kMessagesCollection, {{"status", FieldFilter::Op::kEq, "failed"}});
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(GetString(failed[0], "queue"), "payments.events.queue");
+  EXPECT_EQ(GetString(failed[0], "module"), "payments");
+  EXPECT_EQ(GetInt(failed[0], "attempt"), 1);
+  EXPECT_EQ(GetString(failed[0], "reason"), "gateway timeout");
+
+  const auto consumed =
+      store_.All(kMessagesCollection, {{"status", FieldFilter::Op::kEq, "consumed"}});
+  ASSERT_EQ(consumed.size(), 1u);
+  EXPECT_EQ(GetInt(consumed[0], "attempt"), 2);
+
+  const auto dead =
+      store_.All(kMessagesCollection, {{"status", FieldFilter::Op::kEq, "dead_lettered"}});
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(GetString(dead[0], "module"), "inventory");
+  EXPECT_EQ(GetString(dead[0], "reason"), "no items");
+}
+
+TEST_F(MessageLoggerTest, WritesInBatchesOfBatchSize) {
+  MessageLoggerOptions options = Options();
+  options.batch_size = 4;
+  options.flush_interval = std::chrono::hours(1);
+  MessageLogger logger(*store_, topology_, clock_, options);
+  std::vector<Envelope> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(Event(events::kOrderCreated));
+  logger.OnPublished(batch);  // before Start: only buffered
+  EXPECT_EQ(logger.Stats().written, 0u);
+
+  logger.Start();  // the buffer is past the batch size: written at once, 4 + 4 + 2
+  ASSERT_TRUE(WaitUntil([&] { return logger.Stats().written == 10; }));
+  EXPECT_EQ(logger.Stats().batches, 3u);
+  EXPECT_EQ(store_.All(kMessagesCollection).size(), 10u);
+}
+
+TEST_F(MessageLoggerTest, WritesWithinTheFlushIntervalBelowTheBatchSize) {
+  MessageLoggerOptions options = Options();
+  options.flush_interval = 20ms;
+  MessageLogger logger(*store_, topology_, clock_, options);
+  logger.Start();
+  const std::vector<Envelope> batch = {Event(events::kOrderCreated), Event(events::kOrderUpdated)};
+  logger.OnPublished(batch);
+  ASSERT_TRUE(WaitUntil([&] { return logger.Stats().written == 2; }));  // no Flush asked
+  EXPECT_EQ(logger.Stats().batches, 1u);
+}
+
+TEST_F(MessageLoggerTest, DropsAndCountsWhenTheBufferIsFullAndStopWritesTheRest) {
+  MessageLoggerOptions options = Options();
+  options.max_buffered = 3;
+  MessageLogger logger(*store_, topology_, clock_, options);
+  std::vector<Envelope> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back(Event(events::kOrderCreated));
+  logger.OnPublished(batch);
+  EXPECT_EQ(logger.Stats().observed, 3u);
+  EXPECT_EQ(logger.Stats().dropped, 2u);
+
+  logger.Stop();
+  EXPECT_EQ(logger.Stats().written, 3u);
+  logger.OnPublished(batch);  // after Stop: dropped
+  EXPECT_EQ(logger.Stats().dropped, 7u);
+  EXPECT_EQ(store_.All(kMessagesCollection).size(), 3u);
+}
+
+TEST_F(MessageLoggerTest, StopFlushesWhatIsBuffered) {
+  MessageLoggerOptions options = Options();
+  options.flush_interval = std::chrono::hours(1);
+  MessageLogger logger(*store_, topology_, clock_, options);
+  logger.Start();
+  const std::vector<Envelope> batch = {Event(events::kOrderCreated), Event(events::kOrderUpdated),
+                                       Event(events::kOrderConfirmed)};
+  logger.OnPublished(batch);
+  logger.Stop();
+  EXPECT_EQ(logger.Stats().written, 3u);
+  EXPECT_EQ(store_.All(kMessagesCollection).size(), 3u);
+}
+
+TEST_F(MessageLoggerTest, RetentionPrunesTheOldestRowsBeyondTheCount) {
+  MessageLoggerOptions options = Options();
+  options.max_count = 5;
+  options.max_age = std::chrono::seconds(0);  // count only
+  MessageLogger logger(*store_, topology_, clock_, options);
+  std::vector<Envelope> batch;
+  for (int i = 0; i < 12; ++i) batch.push_back(Event(events::kOrderCreated, {{"n", i}}));
+  logger.OnPublished(batch);
+  logger.Flush();
+
+  auto pruned = logger.Prune();
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_EQ(*pruned, 7);
+  const auto rows = store_.All(kMessagesCollection);
+  ASSERT_EQ(rows.size(), 5u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(GetInt(*GetObject(rows[i], "data"), "n"), static_cast<int64_t>(7 + i));
+  }
+  EXPECT_EQ(*logger.Prune(), 0);
+  EXPECT_EQ(logger.Stats().pruned, 7u);
+}
+
+TEST_F(MessageLoggerTest, RetentionPrunesRowsOlderThanTheMaximumAge) {
+  MessageLoggerOptions options = Options();
+  options.max_age = std::chrono::hours(1);
+  MessageLogger logger(*store_, topology_, clock_, options);
+  std::vector<Envelope> old_ones = {Event(events::kOrderCreated), Event(events::kOrderCreated),
+                                    Event(events::kOrderCreated)};
+  logger.OnPublished(old_ones);
+  clock_.Advance(std::chrono::minutes(90));
+  std::vector<Envelope> new_ones = {Event(events::kOrderConfirmed), Event(events::kOrderConfirmed)};
+  logger.OnPublished(new_ones);
+  logger.Flush();
+
+  auto pruned = logger.Prune();
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_EQ(*pruned, 3);
+  EXPECT_THAT(Field(store_.All(kMessagesCollection), "eventType"),
+              UnorderedElementsAre("ORDER_CONFIRMED", "ORDER_CONFIRMED"));
+}
+
+TEST_F(MessageLoggerTest, OnePruneRemovesABoundedNumberOfRows) {
+  MessageLoggerOptions options = Options();
+  options.max_count = 1;
+  options.max_age = std::chrono::seconds(0);
+  options.prune_batch = 2;
+  options.prune_max_batches = 2;
+  MessageLogger logger(*store_, topology_, clock_, options);
+  std::vector<Envelope> batch;
+  for (int i = 0; i < 8; ++i) batch.push_back(Event(events::kOrderCreated));
+  logger.OnPublished(batch);
+  logger.Flush();
+
+  EXPECT_EQ(*logger.Prune(), 4);  // 2 writes of 2
+  EXPECT_EQ(*logger.Prune(), 3);
+  EXPECT_EQ(store_.All(kMessagesCollection).size(), 1u);
+}
+
+TEST_F(MessageLoggerTest, RowIdsSortByObservationTime) {
+  MessageLogger logger(*store_, topology_, clock_, Options());
+  for (int i = 0; i < 5; ++i) {
+    const Envelope e = Event(events::kOrderCreated, {{"n", i}});
+    logger.OnPublished(std::span<const Envelope>(&e, 1));
+  }
+  logger.Flush();
+  const auto rows = store_.All(kMessagesCollection);  // by id
+  ASSERT_EQ(rows.size(), 5u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(GetInt(*GetObject(rows[i], "data"), "n"), static_cast<int64_t>(i));
+  }
+}
+
+TEST(MessageLogTest, OrderIdComesFromDataOrItsMetadata) {
+  EXPECT_EQ(OrderIdOf({{"orderId", "o1"}}), "o1");
+  EXPECT_EQ(OrderIdOf({{"metadata", json::object{{"orderId", "o2"}}}}), "o2");
+  EXPECT_EQ(OrderIdOf({{"orderId", 5}}), "");
+  EXPECT_EQ(OrderIdOf({}), "");
+  EXPECT_TRUE(IsMessageStatus("dead_lettered"));
+  EXPECT_FALSE(IsMessageStatus("retried"));
+}
+
+}  // namespace
+}  // namespace shopflow::monitor
