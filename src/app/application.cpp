@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "app/guarded_channel.hpp"
 #include "app/inventory_catalog.hpp"
 #include "app/openapi.hpp"
 #include "app/order_directory_adapter.hpp"
@@ -296,8 +297,16 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     notification_options.push_webhook_url = settings.push_webhook_url;
     notification_options.alert_email = settings.alert_email;
     notification_options.templates_dir = settings.templates_dir;
+    // External calls sit behind circuit breakers, visible in /api/health and /metrics.
+    auto channels = notifications::MakeChannels(notification_options);
+    auto guard = [&](auto& channel, std::string_view name) {
+      channel = std::make_unique<GuardedChannel>(std::move(channel), p->breakers->Get(name, clock));
+    };
+    guard(channels.email, "smtp");
+    guard(channels.sms, "sms_webhook");
+    guard(channels.push, "push_webhook");
     p->notifications = std::make_unique<notifications::NotificationService>(
-        *p->store, clock, notification_options, notifications::MakeChannels(notification_options));
+        *p->store, clock, notification_options, std::move(channels));
     if (auto templates = p->notifications->templates().Verify(); !templates) {
       return std::move(templates).error();
     }

@@ -102,3 +102,34 @@ TEST_F(MonitorApi, StatsAndMetricsMoveWithTraffic) {
 
 }  // namespace
 }  // namespace shopflow::testing
+
+namespace shopflow::testing {
+namespace {
+
+/// An SMTP server that refuses every connection (a closed port on loopback).
+class BrokenSmtp : public AppTest {
+ protected:
+  Settings MakeSettings() override {
+    Settings s = AppTest::MakeSettings();
+    s.smtp_url = "smtp://127.0.0.1:1";
+    return s;
+  }
+};
+
+TEST_F(BrokenSmtp, RepeatedFailuresOpenTheCircuitAndHealthSaysDegraded) {
+  for (int i = 0; i < 6; ++i) {
+    auto r = Post("/api/notifications/email",
+                  R"({"to":"ops@example.com","subject":"hello","content":"<p>hi</p>"})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(GetString(r.Json().as_object(), "status"), "failed");
+  }
+  auto health = Get("/api/health").Json().as_object();
+  EXPECT_EQ(GetString(health, "status"), "degraded") << ToJsonText(health);
+  EXPECT_EQ(GetString(health.at("circuitBreakers").as_object().at("smtp").as_object(), "state"),
+            "open");
+  EXPECT_NE(Get("/metrics").body.find("shopflow_circuit_breaker_state{name=\"smtp\"} 2"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace shopflow::testing
