@@ -13,6 +13,7 @@
 #include "app/inventory_catalog.hpp"
 #include "app/openapi.hpp"
 #include "app/order_directory_adapter.hpp"
+#include "app/static_files.hpp"
 #include "events/observed_event_bus.hpp"
 #include "http/http_server.hpp"
 #include "http/websocket_hub.hpp"
@@ -389,6 +390,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   };
   p->http = std::make_unique<HttpServer>(http_options, std::move(routes));
   p->http->AddWebSocket(*p->hub, "/ws");
+  p->http->SetFallback(StaticFilesHandler());  // the dashboard at /
   p->settings = std::move(settings);
   return std::unique_ptr<Application>(new Application(std::move(p)));
 }

@@ -31,8 +31,8 @@ ApiResponse Serve(const ApiRequest& request) {
   auto found = index.find(request.path);
   if (found == index.end()) return ErrorResponse(NotFoundError("no such path: " + request.path));
   if (request.method != "GET" && request.method != "HEAD") {
-    ApiResponse answer = ErrorResponse(
-        Error{ErrorCode::kMethodNotAllowed, request.method + " is not allowed on " + request.path, {}});
+    ApiResponse answer = ErrorResponse(Error{
+        ErrorCode::kMethodNotAllowed, request.method + " is not allowed on " + request.path, {}});
     answer.headers.emplace_back("Allow", "GET, HEAD");
     return answer;
   }
@@ -60,9 +60,8 @@ std::string ContentTypeOf(std::string_view file_name) {
 }
 
 ApiHandler StaticFilesHandler() {
-  return [](ApiRequest& request) -> boost::asio::awaitable<ApiResponse> {
-    co_return Serve(request);
-  };
+  return
+      [](ApiRequest& request) -> boost::asio::awaitable<ApiResponse> { co_return Serve(request); };
 }
 
 }  // namespace shopflow
