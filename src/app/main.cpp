@@ -23,6 +23,10 @@ int Serve(shopflow::Settings settings) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   spdlog::set_level(spdlog::level::from_str(settings.log_level));
+  if (!settings.mongodb_url.empty()) {
+    // Issue 9: the MongoDB store does not exist yet; say so instead of pretending.
+    spdlog::warn("MONGODB_URL is set, but the MongoDB store is not implemented yet: using SQLite");
+  }
   auto app = shopflow::Application::Create(settings);
   if (!app) {
     spdlog::error("start-up failed: {}", app.error().message);
@@ -36,8 +40,7 @@ int Serve(shopflow::Settings settings) {
   std::cout << "shopflow " << SHOPFLOW_VERSION << " listening on http://" << settings.host << ":"
             << *port << "  (bus: " << (settings.rabbitmq_url.empty() ? "embedded" : "rabbitmq")
             << ", store: "
-            << (settings.mongodb_url.empty() ? "sqlite in " + settings.data_dir : "mongodb") << ")"
-            << std::endl;
+            << "sqlite in " + settings.data_dir << ")" << std::endl;
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
