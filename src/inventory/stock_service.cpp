@@ -36,6 +36,27 @@ std::string HoldId(const StockRequest& req) {
   return "manual:" + req.order_id + ":" + req.product_id;
 }
 
+/// The quantity a manual hold keeps (0 when there is none).
+Result<int64_t> HeldQuantity(ReadTransaction& txn, const std::string& hold_id) {
+  auto hold = txn.Get(kHoldsCollection, hold_id);
+  if (!hold) return std::move(hold).error();
+  return hold->has_value() ? GetInt(**hold, "quantity") : int64_t{0};
+}
+
+/// Stores a manual hold's new quantity (`held` before the change): inserted, replaced, or
+/// removed when nothing is held any more.
+Result<void> SaveHold(Transaction& txn, const std::string& hold_id, const StockRequest& req,
+                      int64_t held, int64_t quantity, TimePoint now) {
+  if (quantity == 0) return txn.Remove(kHoldsCollection, hold_id);
+  json::object doc{{"holdId", hold_id},
+                   {"productId", req.product_id},
+                   {"orderId", req.order_id},
+                   {"quantity", quantity},
+                   {"updatedAt", FormatRfc3339(now)}};
+  return held > 0 ? txn.Replace(kHoldsCollection, hold_id, doc)
+                  : txn.Insert(kHoldsCollection, hold_id, doc);
+}
+
 json::object ItemsOf(const StockRequest& req) {
   return json::object{{"orderId", req.order_id},
                       {"items", json::array{json::object{{"productId", req.product_id},
@@ -100,17 +121,12 @@ asio::awaitable<Result<ManualReservation>> StockService::Reserve(const json::obj
     after.reserved += req->quantity;
     after.updated_at = clock_.Now();
     const std::string hold_id = HoldId(*req);
-    auto hold = txn.Get(kHoldsCollection, hold_id);
-    if (!hold) return std::move(hold).error();
-    int64_t held = hold->has_value() ? GetInt(**hold, "quantity") : 0;
-    json::object hold_doc{{"holdId", hold_id},
-                          {"productId", req->product_id},
-                          {"orderId", req->order_id},
-                          {"quantity", held + req->quantity},
-                          {"updatedAt", FormatRfc3339(after.updated_at)}};
-    auto saved = hold->has_value() ? txn.Replace(kHoldsCollection, hold_id, hold_doc)
-                                   : txn.Insert(kHoldsCollection, hold_id, hold_doc);
-    if (!saved) return saved;
+    auto held = HeldQuantity(txn, hold_id);
+    if (!held) return std::move(held).error();
+    if (auto saved = SaveHold(txn, hold_id, *req, *held, *held + req->quantity, after.updated_at);
+        !saved) {
+      return saved;
+    }
     if (auto r = SaveStockChange(txn, *before, after, "manual_reservation", nullptr, context); !r) {
       return r;
     }
@@ -135,9 +151,9 @@ asio::awaitable<Result<Product>> StockService::Release(const json::object& body,
     auto before = LoadProduct(txn, req->product_id);
     if (!before) return std::move(before).error();
     const std::string hold_id = HoldId(*req);
-    auto hold = txn.Get(kHoldsCollection, hold_id);
-    if (!hold) return std::move(hold).error();
-    const int64_t held = hold->has_value() ? GetInt(**hold, "quantity") : 0;
+    auto held_or = HeldQuantity(txn, hold_id);
+    if (!held_or) return std::move(held_or).error();
+    const int64_t held = *held_or;
     if (req->quantity > held) {
       return ConflictError("cannot release " + std::to_string(req->quantity) + " of " +
                            req->product_id + ": " + std::to_string(held) + " held" +
@@ -146,15 +162,10 @@ asio::awaitable<Result<Product>> StockService::Release(const json::object& body,
     Product after = *before;
     after.reserved -= req->quantity;
     after.updated_at = clock_.Now();
-    auto saved = held == req->quantity
-                     ? txn.Remove(kHoldsCollection, hold_id)
-                     : txn.Replace(kHoldsCollection, hold_id,
-                                   json::object{{"holdId", hold_id},
-                                                {"productId", req->product_id},
-                                                {"orderId", req->order_id},
-                                                {"quantity", held - req->quantity},
-                                                {"updatedAt", FormatRfc3339(after.updated_at)}});
-    if (!saved) return saved;
+    if (auto saved = SaveHold(txn, hold_id, *req, held, held - req->quantity, after.updated_at);
+        !saved) {
+      return saved;
+    }
     if (auto r = SaveStockChange(txn, *before, after, "manual_release", nullptr, context); !r) {
       return r;
     }

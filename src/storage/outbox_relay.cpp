@@ -56,11 +56,7 @@ OutboxRelayStats OutboxRelay::Stats() const {
   return stats_;
 }
 
-Result<size_t> OutboxRelay::Backlog(size_t cap) const {
-  auto pending = store_.PendingOutbox(cap);
-  if (!pending) return std::move(pending).error();
-  return pending->size();
-}
+Result<size_t> OutboxRelay::Backlog(size_t cap) const { return store_.CountPendingOutbox(cap); }
 
 void OutboxRelay::Run() {
   auto backoff = options_.initial_backoff;

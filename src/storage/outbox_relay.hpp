@@ -67,7 +67,7 @@ class OutboxRelay {
   void Notify();
 
   OutboxRelayStats Stats() const;
-  /// Unsent events, counting at most `cap` (reads them through Store::PendingOutbox).
+  /// Unsent events, counting at most `cap` (Store::CountPendingOutbox: a count, no parsing).
   Result<size_t> Backlog(size_t cap = 10'000) const;
 
  private:

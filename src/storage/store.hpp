@@ -114,6 +114,13 @@ class Store {
   /// Oldest unsent outbox events, up to `limit`.
   virtual Result<std::vector<OutboxRecord>> PendingOutbox(size_t limit) = 0;
   virtual Result<void> MarkOutboxSent(std::span<const int64_t> sequences) = 0;
+  /// How many outbox events wait, counting at most `cap` (health, stats and metrics read it
+  /// every second). The default reads the events; backends override it with a plain count.
+  virtual Result<size_t> CountPendingOutbox(size_t cap) {
+    auto pending = PendingOutbox(cap);
+    if (!pending) return std::move(pending).error();
+    return pending->size();
+  }
   /// Called (from the writer thread) after each commit that appended outbox rows, to wake a
   /// relay. Set once, before writes start.
   virtual void SetOutboxListener(std::function<void()> listener) = 0;

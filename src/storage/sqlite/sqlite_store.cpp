@@ -850,6 +850,20 @@ Result<std::vector<OutboxRecord>> SqliteStore::PendingOutbox(size_t limit) {
   return records;
 }
 
+Result<size_t> SqliteStore::CountPendingOutbox(size_t cap) {
+  auto lease = AcquireReader();
+  if (!lease) return std::move(lease).error();
+  Connection& db = **lease;
+  // Counting inside a LIMITed subquery keeps a huge backlog as cheap as a small one.
+  auto stmt =
+      db.Prepare("SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE sent_at IS NULL LIMIT ?)");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, static_cast<int64_t>(std::min<size_t>(cap, INT64_MAX)));
+  const int rc = stmt->Step();
+  if (rc != SQLITE_ROW) return sqlite::SqlError(db.db(), rc, "count pending outbox");
+  return static_cast<size_t>(stmt->Int(0));
+}
+
 Result<void> SqliteStore::MarkOutboxSent(std::span<const int64_t> sequences) {
   if (sequences.empty()) return Ok();
   if (std::this_thread::get_id() == writer_thread_.get_id()) {

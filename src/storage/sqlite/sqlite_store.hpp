@@ -83,6 +83,7 @@ class SqliteStore final : public Store {
 
   /// Oldest unsent outbox events, in append order, read on a reader connection.
   Result<std::vector<OutboxRecord>> PendingOutbox(size_t limit) override;
+  Result<size_t> CountPendingOutbox(size_t cap) override;
   /// Deletes the given outbox rows. Goes through the writer thread and blocks until committed;
   /// calling it on the writer thread (from a write fn or a done callback) returns kInternal
   /// instead of deadlocking.

@@ -441,6 +441,31 @@ TEST_F(SqliteStoreTest, MarkOutboxSentOnTheWriterThreadIsAnErrorNotADeadlock) {
   EXPECT_EQ(nested.error().code, ErrorCode::kInternal);
 }
 
+TEST_F(SqliteStoreTest, CountPendingOutboxCountsUpToTheCapWithoutReadingEvents) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(IsOk(WriteAndWait(*store, [](Transaction& tx) -> Result<void> {
+    for (int i = 0; i < 3; ++i) {
+      if (auto r = tx.AppendOutbox(MakeEvent("ORDER_CREATED", {}, "t", "c", "", {})); !r) return r;
+    }
+    return Ok();
+  })));
+  auto all = store->CountPendingOutbox(10);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, 3u);
+  auto capped = store->CountPendingOutbox(2);
+  ASSERT_TRUE(capped.ok());
+  EXPECT_EQ(*capped, 2u);
+  auto pending = store->PendingOutbox(10);
+  ASSERT_TRUE(pending.ok());
+  std::vector<int64_t> sequences;
+  for (const auto& r : *pending) sequences.push_back(r.sequence);
+  ASSERT_TRUE(IsOk(store->MarkOutboxSent(sequences)));
+  auto none = store->CountPendingOutbox(10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+}
+
 TEST_F(SqliteStoreTest, ThrowingCallbacksDoNotStopTheWriter) {
   auto store = OpenOrFail(Options());
   ASSERT_NE(store, nullptr);
