@@ -23,6 +23,7 @@
 #include "monitor/circuit_breaker.hpp"
 #include "monitor/dlq/dead_letter_manager.hpp"
 #include "monitor/dlq/dlq_routes.hpp"
+#include "monitor/fault_injector.hpp"
 #include "monitor/health.hpp"
 #include "monitor/live/live_feed.hpp"
 #include "monitor/message_logger.hpp"
@@ -86,6 +87,7 @@ struct Application::Parts {
   std::unique_ptr<monitor::DeadLetterManager> dlq;  // outlives the HTTP server
   std::unique_ptr<WebSocketHub> hub;                // outlives the server and the feed
   std::unique_ptr<monitor::LiveFeed> feed;
+  std::unique_ptr<monitor::FaultInjector> faults;
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> ready{false};
   std::thread bus_starter;  // retries EventBus::Start while the broker is away at start-up
@@ -96,6 +98,15 @@ struct Application::Parts {
   bool stopped = false;
   int port = 0;
 };
+
+namespace {
+
+/// Whether `host` (the listen address) is reachable only from this machine.
+bool IsLoopbackHost(std::string_view host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+}  // namespace
 
 Application::Application(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
@@ -231,8 +242,13 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   auto add_routes = [&](std::vector<Route> routes) {
     for (auto& r : routes) module_routes.push_back(std::move(r));
   };
+  // Breaking a module on purpose (/api/faults): on by default only for a loopback listener.
+  const bool faults_on = settings.fault_injection == "on" ||
+                         (settings.fault_injection == "auto" && IsLoopbackHost(settings.host));
+  if (faults_on) p->faults = std::make_unique<monitor::FaultInjector>(clock, modules);
   // Consumers: each module's handler on its own queue (EVENTS.md topology).
-  auto subscribe = [&](std::string_view queue, EventHandler handler) {
+  auto subscribe = [&](std::string_view module, std::string_view queue, EventHandler handler) {
+    if (p->faults) handler = p->faults->Wrap(std::string(module), std::move(handler));
     p->events->Subscribe(std::string(queue), std::move(handler), SubscribeOptions{});
   };
 
@@ -242,7 +258,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     p->inventory_events = std::make_unique<inventory::InventoryEventHandler>(*p->store, clock);
     add_routes(inventory::InventoryRoutes(*p->products, *p->stock));
     auto* handler = p->inventory_events.get();
-    subscribe("inventory.events.queue",
+    subscribe("inventory", "inventory.events.queue",
               [handler](const Delivery& d) { return handler->Handle(d); });
   }
 
@@ -257,7 +273,8 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
         std::make_unique<orders::OrderEventHandler>(*p->store, clock, catalog_replica);
     add_routes(orders::OrderRoutes(*p->orders));
     auto* handler = p->order_events.get();
-    subscribe("orders.events.queue", [handler](const Delivery& d) { return handler->Handle(d); });
+    subscribe("orders", "orders.events.queue",
+              [handler](const Delivery& d) { return handler->Handle(d); });
   }
 
   if (runs("payments")) {
@@ -287,7 +304,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
         return inner(d);
       };
     }
-    subscribe(payments::PaymentEventHandler::kQueue, std::move(handler));
+    subscribe("payments", payments::PaymentEventHandler::kQueue, std::move(handler));
   }
 
   if (runs("notifications")) {
@@ -314,7 +331,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     p->notification_events =
         std::make_unique<notifications::NotificationEventHandler>(*p->notifications);
     add_routes(notifications::NotificationRoutes(*p->notifications));
-    subscribe(notifications::NotificationEventHandler::kQueue,
+    subscribe("notifications", notifications::NotificationEventHandler::kQueue,
               p->notification_events->AsEventHandler());
   }
 
@@ -376,6 +393,9 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   for (auto& r : p->stats->Routes()) routes.push_back(std::move(r));
   for (auto& r : p->metrics->Routes()) routes.push_back(std::move(r));
   for (auto& r : OpenApiRoutes()) routes.push_back(std::move(r));
+  if (p->faults) {
+    for (auto& r : p->faults->Routes()) routes.push_back(std::move(r));
+  }
   for (auto& r : module_routes) routes.push_back(std::move(r));
 
   HttpServerOptions http_options;

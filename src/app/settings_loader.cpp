@@ -115,6 +115,12 @@ const std::vector<Field>& Fields() {
       {"dlqAlertThreshold", "SHOPFLOW_DLQ_ALERT_THRESHOLD",
        IntSetter(&Settings::dlq_alert_threshold, 0, 1'000'000'000)},
       {"redriveRate", "SHOPFLOW_REDRIVE_RATE", IntSetter(&Settings::redrive_rate, 1, 100'000)},
+      {"faultInjection", "SHOPFLOW_FAULT_INJECTION",
+       [](Settings& s, std::string_view text) {
+         if (text != "auto" && text != "on" && text != "off") return false;
+         s.fault_injection = std::string(text);
+         return true;
+       }},
       {"logLevel", "SHOPFLOW_LOG_LEVEL", StringSetter(&Settings::log_level)},
   };
   return fields;

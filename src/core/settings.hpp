@@ -47,6 +47,9 @@ struct Settings {
   std::chrono::seconds messages_max_age{86400};   // SHOPFLOW_MESSAGES_MAX_AGE_S
   int64_t dlq_alert_threshold = 10;               // SHOPFLOW_DLQ_ALERT_THRESHOLD (dead letters)
   int64_t redrive_rate = 50;                      // SHOPFLOW_REDRIVE_RATE (re-drives per second)
+  /// Breaking modules on purpose through /api/faults: "auto" (on when listening on loopback),
+  /// "on" or "off".
+  std::string fault_injection = "auto";  // SHOPFLOW_FAULT_INJECTION
 
   std::string log_level = "info";  // SHOPFLOW_LOG_LEVEL
 };

@@ -89,5 +89,44 @@ TEST_F(LiveAndDlq, APoisonMessageIsListedReportedByADryRunAndDiscarded) {
   EXPECT_EQ(Delete("/api/dlq/01ARZ3NDEKTSV4RRFFQ69G5FAV").status, 404);
 }
 
+TEST_F(LiveAndDlq, ABrokenModuleDeadLettersAndARedriveAfterTheFixSettlesExactlyOnce) {
+  auto p = CreateProduct("FAULT", 10, 5);
+  ASSERT_EQ(Put("/api/faults/payments", R"({"mode":"fail"})").status, 200);
+  auto r = Post("/api/orders",
+                ToJsonText(json::object{
+                    {"customerId", "fault@example.com"},
+                    {"items", json::array{json::object{{"productId", GetString(p, "productId")},
+                                                       {"quantity", 2}}}}}));
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string order_id = GetString(r.Json().as_object(), "orderId");
+
+  // Every attempt fails while payments is broken: the message ends in payments' dead letters.
+  json::object dlq;
+  ASSERT_TRUE(WaitFor([&] {
+    dlq = Get("/api/dlq?queue=dlq.payments.process.failed").Json().as_object();
+    return GetInt(dlq, "total") >= 1;
+  })) << ToJsonText(dlq);
+  EXPECT_THAT(ToJsonText(dlq), ::testing::HasSubstr("injected fault"));
+  EXPECT_EQ(GetString(Get("/api/orders/" + order_id).Json().as_object(), "status"), "pending");
+  EXPECT_EQ(GetInt(Get("/api/payments?orderId=" + order_id).Json().as_object(), "total"), 0);
+  auto faults = Get("/api/faults").Json().as_object();
+  ASSERT_EQ(faults.at("faults").as_array().size(), 1u);
+  EXPECT_GE(GetInt(faults.at("faults").as_array()[0].as_object(), "failed"), 1);
+
+  // Fix the cause, re-drive everything: the order settles, charged once.
+  ASSERT_EQ(Delete("/api/faults/payments").status, 204);
+  auto redriven = Post("/api/dlq/retry-all", R"({"queue":"dlq.payments.process.failed"})");
+  ASSERT_EQ(redriven.status, 200) << redriven.body;
+  EXPECT_GE(GetInt(redriven.Json().as_object(), "moved"), 1);
+  ASSERT_TRUE(WaitFor([&] {
+    return GetString(Get("/api/orders/" + order_id).Json().as_object(), "status") == "paid";
+  }));
+  EXPECT_EQ(GetInt(Get("/api/payments?orderId=" + order_id).Json().as_object(), "total"), 1);
+  // Re-driving again finds nothing left to move: nothing is applied twice.
+  auto again = Post("/api/dlq/retry-all", R"({"queue":"dlq.payments.process.failed"})");
+  EXPECT_EQ(GetInt(again.Json().as_object(), "moved"), 0);
+  EXPECT_EQ(GetInt(Get("/api/payments?orderId=" + order_id).Json().as_object(), "total"), 1);
+}
+
 }  // namespace
 }  // namespace shopflow::testing
