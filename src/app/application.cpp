@@ -417,6 +417,13 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
 
 Result<int> Application::Start() {
   auto& p = *parts_;
+  // With modules in other processes, the stream also shows their traffic, read from a tap on the
+  // broker while a dashboard is connected (AmqpEventBus::SetTap).
+  auto* amqp_bus = dynamic_cast<AmqpEventBus*>(p->bus.get());
+  if (amqp_bus && modules.size() < kModules.size()) {
+    WebSocketHub* hub = p->hub.get();
+    amqp_bus->SetTap(p->feed.get(), [hub] { return hub->client_count() > 0; });
+  }
   if (p.started) return p.port;
   p.logger->Start();
   if (auto bus = p.bus->Start(); !bus) {

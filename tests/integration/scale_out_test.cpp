@@ -3,16 +3,57 @@
 #include <gmock/gmock.h>
 
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "tests/e2e/app_fixture.hpp"
 #include "tests/e2e/saga_books.hpp"
 #include "tests/integration/broker.hpp"
 #include "tests/integration/child_process.hpp"
+#include "tests/support/ws_client.hpp"
 
 namespace shopflow::testing {
 namespace {
+
+/// The dashboard's stream of one process, read on a thread of its own (so the server never
+/// drops it as a slow client): the eventType:status:source of every message_flow frame.
+class FlowWatcher {
+ public:
+  explicit FlowWatcher(int port) : ws_("127.0.0.1", port) {
+    reader_ = std::thread([this] {
+      while (!stop_) {
+        auto frame = ws_.Read(std::chrono::milliseconds(100));
+        if (!frame) continue;
+        auto parsed = ParseJson(*frame);
+        if (!parsed || !parsed->is_object()) continue;
+        const auto& f = parsed->as_object();
+        if (GetString(f, "type") != "message_flow") continue;
+        std::lock_guard lock(mu_);
+        seen_.insert(GetString(f, "eventType") + ":" + GetString(f, "status") + ":" +
+                     GetString(f, "source"));
+      }
+    });
+  }
+  ~FlowWatcher() {
+    stop_ = true;
+    reader_.join();
+  }
+  bool Saw(const std::string& key) const {
+    std::lock_guard lock(mu_);
+    return seen_.count(key) > 0;
+  }
+
+ private:
+  WsClient ws_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::set<std::string> seen_;
+  std::thread reader_;
+};
 
 /// Lines of `rabbitmqctl list_consumers` for `queue` in `vhost`.
 int ConsumersOf(const std::string& vhost, const std::string& queue) {
@@ -77,6 +118,21 @@ TEST(ScaleOut, TheSagaWorksAcrossProcessesAndPaymentsCompete) {
     return orders.Request("POST", "/api/orders", ToJsonText(body),
                           {{"Content-Type", "application/json"}});
   };
+  // A dashboard on the orders process sees the other processes' events too (through the tap
+  // the process opens while a client is connected): wait until it shows inventory's.
+  FlowWatcher dashboard(*orders_port);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto added = inventory.Request(
+            "POST", "/api/inventory/stock/add",
+            ToJsonText(json::object{{"productId", products[0].id}, {"quantity", 1}}),
+            {{"Content-Type", "application/json"}});
+        if (added.status == 200) products[0].added += 1;
+        return WaitFor([&] { return dashboard.Saw("INVENTORY_UPDATED:published:inventory"); },
+                       std::chrono::milliseconds(500));
+      },
+      std::chrono::seconds(30)));
+
   // The orders process learns the catalog from INVENTORY_UPDATED events: wait until it knows.
   ASSERT_TRUE(WaitFor([&] { return order(products[1].id, nullptr).status == 201; },
                       std::chrono::seconds(30)));
@@ -92,6 +148,9 @@ TEST(ScaleOut, TheSagaWorksAcrossProcessesAndPaymentsCompete) {
   auto list = orders.Request("GET", "/api/orders?status=failed").Json().as_object();
   EXPECT_EQ(GetInt(list, "total"), 9);  // the declined cards
   EXPECT_EQ(ConsumersOf(vhost.name(), "payments.events.queue"), 2);
+  EXPECT_TRUE(dashboard.Saw("PAYMENT_SUCCEEDED:published:payments"));
+  EXPECT_TRUE(dashboard.Saw("INVENTORY_RESERVED:published:inventory"));
+  EXPECT_TRUE(dashboard.Saw("ORDER_CREATED:published:orders"));  // its own, reported once
 }
 
 }  // namespace

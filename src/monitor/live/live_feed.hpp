@@ -52,9 +52,9 @@ using JsonSource = std::function<json::object()>;
 /// that a new client first receives the latest stats_update and system_health.
 ///
 /// Separate processes: the feed shows what the ObservedEventBus it observes sees, i.e. events
-/// published and deliveries handled in the process that serves the dashboard. To show a
-/// whole deployment there, that process must consume every event (e.g. a monitor queue bound
-/// to "#"); see README.md.
+/// published and deliveries handled in the process that serves the dashboard; the composition
+/// root also feeds it the publications, retries and dead letters of the other processes, read
+/// from a tap on the broker (AmqpEventBus::SetTap).
 ///
 /// Thread-safety: OnPublished/OnHandled may be called from any threads concurrently; Start,
 /// Stop and destruction from one controlling thread. Lifetime: `hub` and `clock` must outlive

@@ -322,10 +322,30 @@ Result<void> Connection::DeclareTopology(uint16_t channel, const Topology& topol
   return Ok();
 }
 
-Result<void> Connection::Consume(uint16_t channel, const std::string& queue) {
-  amqp_basic_consume(state_.get(), channel, Bytes(queue), amqp_empty_bytes, 0, 0, 0,
+Result<void> Connection::Consume(uint16_t channel, const std::string& queue, bool no_ack) {
+  amqp_basic_consume(state_.get(), channel, Bytes(queue), amqp_empty_bytes, 0, no_ack ? 1 : 0, 0,
                      amqp_empty_table);
   return CheckReply("consuming '" + queue + "'");
+}
+
+Result<std::string> Connection::DeclarePrivateQueue(uint16_t channel, int64_t max_length) {
+  amqp_table_entry_t entry{};
+  entry.key = Bytes("x-max-length");
+  entry.value.kind = AMQP_FIELD_KIND_I64;
+  entry.value.value.i64 = max_length;
+  const amqp_table_t table{1, &entry};
+  amqp_queue_declare_ok_t* ok =
+      amqp_queue_declare(state_.get(), channel, amqp_empty_bytes, 0, 0, 1, 1, table);
+  if (auto r = CheckReply("declaring a private queue"); !r) return std::move(r).error();
+  if (ok == nullptr) return UnavailableError("declaring a private queue: no answer");
+  return std::string(static_cast<const char*>(ok->queue.bytes), ok->queue.len);
+}
+
+Result<void> Connection::BindQueue(uint16_t channel, const std::string& queue,
+                                   const std::string& exchange, const std::string& routing_key) {
+  amqp_queue_bind(state_.get(), channel, Bytes(queue), Bytes(exchange), Bytes(routing_key),
+                  amqp_empty_table);
+  return CheckReply("binding '" + queue + "' to '" + exchange + "' with '" + routing_key + "'");
 }
 
 Result<void> Connection::Publish(uint16_t channel, const OutgoingMessage& message, bool mandatory) {

@@ -13,14 +13,19 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "core/ids.hpp"
 #include "events/event_types.hpp"
+#include "transport/amqp/amqp_tap.hpp"
 #include "transport/amqp/amqp_wrappers.hpp"
+#include "transport/amqp/reconnect_policy.hpp"
 #include "transport/amqp/wire_message.hpp"
 
 namespace shopflow {
 namespace {
 
+using amqp::Backoff;
 using amqp::Connection;
+using amqp::ConnectionOptionsFor;
 using amqp::Headers;
 using amqp::InboundMessage;
 using amqp::OutgoingMessage;
@@ -42,29 +47,6 @@ milliseconds Remaining(SteadyClock::time_point deadline) {
                   std::chrono::ceil<milliseconds>(deadline - SteadyClock::now()));
 }
 
-// Exponential backoff with jitter for reconnection attempts.
-class Backoff {
- public:
-  Backoff(const AmqpBusOptions& options, uint64_t seed) : options_(options), rng_(seed) {}
-
-  milliseconds Next() {
-    const double base = std::min(
-        static_cast<double>(options_.reconnect_initial_delay.count()) * std::pow(2.0, failures_),
-        static_cast<double>(options_.reconnect_max_delay.count()));
-    ++failures_;
-    const double jitter = std::clamp(options_.reconnect_jitter, 0.0, 1.0);
-    const double factor =
-        jitter > 0 ? std::uniform_real_distribution<double>(1 - jitter, 1 + jitter)(rng_) : 1.0;
-    return milliseconds(static_cast<int64_t>(base * factor));
-  }
-  void Reset() { failures_ = 0; }
-
- private:
-  const AmqpBusOptions& options_;
-  std::mt19937_64 rng_;
-  int failures_ = 0;
-};
-
 HandlerOutcome Invoke(const EventHandler& handler, const Delivery& delivery) {
   // A throwing handler is a transient failure (EventHandler contract), never a dead consumer.
   try {
@@ -74,15 +56,6 @@ HandlerOutcome Invoke(const EventHandler& handler, const Delivery& delivery) {
   } catch (...) {
     return HandlerOutcome::Retry("unknown exception");
   }
-}
-
-amqp::ConnectionOptions ConnectionOptionsFor(const AmqpBusOptions& options, std::string name) {
-  amqp::ConnectionOptions out;
-  out.name = std::move(name);
-  out.heartbeat = options.heartbeat;
-  out.connect_timeout = options.connect_timeout;
-  out.rpc_timeout = options.operation_timeout;
-  return out;
 }
 
 Result<std::unique_ptr<Connection>> OpenPublisherConnection(const AmqpUrl& url,
@@ -569,8 +542,9 @@ class AmqpEventBus::Consumer {
     return Ok();
   }
 
-  static OutgoingMessage CopyOf(const InboundMessage& message, std::string exchange,
-                                std::string routing_key, Headers headers) {
+  OutgoingMessage CopyOf(const InboundMessage& message, std::string exchange,
+                         std::string routing_key, Headers headers) const {
+    amqp::SetHeader(headers, amqp::kOriginHeader, bus_.instance_id_);
     OutgoingMessage copy;
     copy.exchange = std::move(exchange);
     copy.routing_key = std::move(routing_key);
@@ -650,9 +624,17 @@ AmqpEventBus::AmqpEventBus(AmqpUrl url, Topology topology, const Clock& clock,
       topology_(std::move(topology)),
       clock_(clock),
       options_(std::move(options)),
-      seed_state_(options_.seed ? *options_.seed : std::random_device{}()) {}
+      seed_state_(options_.seed ? *options_.seed : std::random_device{}()),
+      instance_id_(NewId()) {}
 
 AmqpEventBus::~AmqpEventBus() { Stop(); }
+
+void AmqpEventBus::SetTap(EventObserver* observer, std::function<bool()> wanted) {
+  std::lock_guard lifecycle(lifecycle_mu_);
+  std::lock_guard lock(mu_);
+  if (started_ || stopping_) throw std::logic_error("SetTap: call it before Start()");
+  tap_ = std::make_unique<Tap>(*this, observer, std::move(wanted), NextSeed());
+}
 
 uint64_t AmqpEventBus::NextSeed() {
   // splitmix64: distinct, well-mixed seeds for every thread's generators from one seed.
@@ -679,6 +661,7 @@ Result<void> AmqpEventBus::Start() {
   publisher_->Start();
   started_ = true;
   for (const Subscription& subscription : subscriptions_) StartConsumersLocked(subscription);
+  if (tap_) tap_->Start();
   spdlog::info("event bus connected to RabbitMQ {}; topology declared", url_.Redacted());
   return Ok();
 }
@@ -697,6 +680,7 @@ void AmqpEventBus::Stop() {
     consumers = std::move(consumers_);
     consumers_.clear();
   }
+  if (tap_) tap_->Join();
   // Consumers first: a handler finishing now may still publish through the publisher.
   for (auto& consumer : consumers) consumer->Join();
   consumers.clear();
@@ -729,7 +713,8 @@ Result<void> AmqpEventBus::Publish(std::span<const Envelope> batch) {
       return ValidationError("unknown eventType '" + batch[i].event_type + "'",
                              {{"[" + std::to_string(i) + "].eventType", "is not a known event"}});
     }
-    messages.push_back(amqp::EventMessage(batch[i], topology_.events_exchange, std::string(*key)));
+    messages.push_back(amqp::EventMessage(batch[i], topology_.events_exchange, std::string(*key),
+                                          {{std::string(amqp::kOriginHeader), instance_id_}}));
   }
   Result<void> error = Ok();
   std::shared_ptr<Publisher> publisher = PublisherIfStarted(error);
@@ -746,9 +731,9 @@ Result<void> AmqpEventBus::SendToQueue(std::string_view queue, const Envelope& e
   }
   const bool dead_letter_queue = spec->role == QueueRole::kDeadLetter;
   std::vector<OutgoingMessage> messages;
-  messages.push_back(amqp::EventMessage(
-      envelope, "", spec->name,
-      amqp::SendToQueueHeaders(std::move(headers), envelope, dead_letter_queue)));
+  Headers wire_headers = amqp::SendToQueueHeaders(std::move(headers), envelope, dead_letter_queue);
+  amqp::SetHeader(wire_headers, amqp::kOriginHeader, instance_id_);
+  messages.push_back(amqp::EventMessage(envelope, "", spec->name, std::move(wire_headers)));
   messages.back().must_route = true;
   Result<void> error = Ok();
   std::shared_ptr<Publisher> publisher = PublisherIfStarted(error);

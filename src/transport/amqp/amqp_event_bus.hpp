@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "core/result.hpp"
 #include "events/envelope.hpp"
 #include "events/event_bus.hpp"
+#include "events/observed_event_bus.hpp"
 #include "events/topology.hpp"
 #include "transport/amqp/amqp_url.hpp"
 
@@ -164,10 +166,24 @@ class AmqpEventBus final : public EventBus {
 
   AmqpBusCounters Counters() const;
 
+  /// Watching the rest of a deployment: while `wanted()` is true (polled every poll_interval,
+  /// e.g. "a dashboard client is connected"), a tap connection consumes a private queue (server
+  /// named, exclusive, auto-deleted, bounded: the oldest copies are dropped, never blocking
+  /// anyone) bound to every publication, retry and dead letter on the broker, and reports those
+  /// of OTHER bus instances to `observer`: a publication as OnPublished, a retry copy as
+  /// OnHandled(Retry) of the failed attempt, a dead-letter copy as OnHandled(DeadLetter).
+  /// Deliveries other processes acknowledge are not visible on the broker and are not
+  /// reported. The queue goes away some seconds after `wanted()` turns false, so an unwatched
+  /// process costs the broker nothing. Call before Start(); `observer` must outlive the bus.
+  void SetTap(EventObserver* observer, std::function<bool()> wanted);
+  /// This instance's id, carried by everything it puts on the broker (x-shopflow-origin).
+  const std::string& instance_id() const { return instance_id_; }
+
  private:
   class Link;
   class Publisher;
   class Consumer;
+  class Tap;
   struct Subscription {
     std::string queue;
     std::shared_ptr<const EventHandler> handler;
@@ -202,6 +218,8 @@ class AmqpEventBus final : public EventBus {
   std::shared_ptr<Publisher> publisher_;
   std::vector<std::unique_ptr<Consumer>> consumers_;
   uint64_t seed_state_;
+  const std::string instance_id_;
+  std::unique_ptr<Tap> tap_;  // set before Start(), joined by Stop()
 };
 
 }  // namespace shopflow

@@ -788,6 +788,90 @@ TEST_F(AmqpEventBusTest, ReconnectsByItselfAfterTheBrokerClosesItsConnections) {
   EXPECT_GE(bus.Counters().connections_lost, 2u);  // the publisher's and the consumer's
 }
 
+// ---- Tap (the live stream of a deployment split into processes) ------------------------------
+
+// Records what a tap reports.
+class TapRecorder final : public EventObserver {
+ public:
+  struct Entry {
+    std::string kind;  // "published", "retry", "dead_letter"
+    std::string message_id;
+    std::string queue;
+    int attempt = 0;
+    std::string reason;
+  };
+  void OnPublished(std::span<const Envelope> batch) override {
+    std::lock_guard lock(mu_);
+    for (const auto& e : batch) entries_.push_back({"published", e.metadata.message_id, "", 0, ""});
+  }
+  void OnHandled(const Delivery& d, const HandlerOutcome& outcome,
+                 std::chrono::nanoseconds) override {
+    std::lock_guard lock(mu_);
+    entries_.push_back({outcome.kind == HandlerOutcome::Kind::kRetry ? "retry" : "dead_letter",
+                        d.envelope.metadata.message_id, d.queue, d.attempt, outcome.reason});
+  }
+  std::vector<Entry> Of(const std::string& message_id) const {
+    std::lock_guard lock(mu_);
+    std::vector<Entry> out;
+    for (const auto& e : entries_) {
+      if (e.message_id == message_id) out.push_back(e);
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
+};
+
+TEST_F(AmqpEventBusTest, TapReportsWhatOtherInstancesPublishRetryAndDeadLetterButNotItsOwn) {
+  TapRecorder seen;
+  std::atomic<bool> watching{true};
+  AmqpEventBus& dashboard = NewBus(SmallRetry(2));
+  dashboard.SetTap(&seen, [&] { return watching.load(); });
+  AmqpEventBus& payments = NewBus(SmallRetry(2));
+  Recorder handled;
+  payments.Subscribe(std::string(kPaymentsQueue), handled.Handler([](const Delivery&) {
+    return HandlerOutcome::Retry("gateway down");
+  }),
+                     SubscribeOptions{});
+  ASSERT_TRUE(StartAndWait(dashboard));
+  ASSERT_TRUE(StartAndWait(payments));
+  // The tap connects in the background: publish probes until one is seen.
+  std::string probe_id;
+  ASSERT_TRUE(WaitUntil([&] {
+    const Envelope probe = Event(events::kInventoryUpdated, "probe");
+    probe_id = probe.metadata.message_id;
+    if (!PublishOne(payments, probe).ok()) return false;
+    return WaitUntil([&] { return !seen.Of(probe_id).empty(); }, 500ms);
+  }));
+
+  const Envelope own = Event(events::kInventoryUpdated, "own");
+  ASSERT_TRUE(PublishOne(dashboard, own).ok());
+  const Envelope order = Event(events::kOrderCreated, "o-tap");
+  ASSERT_TRUE(PublishOne(payments, order).ok());
+  const std::string id = order.metadata.message_id;
+  // Published, retried once (attempt 1 failed), dead-lettered after attempt 2.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto entries = seen.Of(id);
+    return std::any_of(entries.begin(), entries.end(),
+                       [](const auto& e) { return e.kind == "dead_letter"; });
+  }));
+  const auto entries = seen.Of(id);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].kind, "published");
+  EXPECT_EQ(entries[1].kind, "retry");
+  EXPECT_EQ(entries[1].queue, kPaymentsQueue);
+  EXPECT_EQ(entries[1].attempt, 1);
+  EXPECT_EQ(entries[1].reason, "gateway down");
+  EXPECT_EQ(entries[2].kind, "dead_letter");
+  EXPECT_EQ(entries[2].queue, kPaymentsQueue);
+  EXPECT_EQ(entries[2].attempt, 2);
+  // The dashboard's own publication was published after the probe and before the order: had
+  // the tap reported it, it would be there by now.
+  EXPECT_TRUE(seen.Of(own.metadata.message_id).empty());
+}
+
 TEST_F(AmqpEventBusTest, StopIsPromptAndIdempotent) {
   AmqpEventBus& bus = NewBus();
   Recorder orders, payments;

@@ -116,8 +116,15 @@ class Connection {
   /// order. Idempotent for an equal topology; a queue declared before with other arguments →
   /// kInternal (PRECONDITION_FAILED, which also closes the channel).
   Result<void> DeclareTopology(uint16_t channel, const Topology& topology);
-  /// Starts consuming `queue` with manual acknowledgements.
-  Result<void> Consume(uint16_t channel, const std::string& queue);
+  /// Starts consuming `queue` with manual acknowledgements (or, with `no_ack`, without: the
+  /// broker forgets each message once sent; for monitoring copies that may be lost).
+  Result<void> Consume(uint16_t channel, const std::string& queue, bool no_ack = false);
+  /// Declares a server-named, exclusive, auto-deleted, non-durable queue holding at most
+  /// `max_length` messages (the oldest are dropped beyond it) and returns its name. It
+  /// disappears with this connection.
+  Result<std::string> DeclarePrivateQueue(uint16_t channel, int64_t max_length);
+  Result<void> BindQueue(uint16_t channel, const std::string& queue, const std::string& exchange,
+                         const std::string& routing_key);
 
   /// Sends one message (no wait). mandatory: the broker returns it when no queue is bound.
   Result<void> Publish(uint16_t channel, const OutgoingMessage& message, bool mandatory);

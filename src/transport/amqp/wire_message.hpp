@@ -25,6 +25,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 /// Header counting the deliveries of a message that failed in a dead-letter queue (a DLQ
 /// consumer's own attempts; x-attempts keeps the count of the module queue).
 inline constexpr std::string_view kDeadLetterAttemptsHeader = "x-dlq-attempts";
+/// Header naming the bus instance (one per process) that put a message on the broker: a
+/// publication, a retry copy or a dead-letter copy. The tap uses it to skip its own traffic.
+inline constexpr std::string_view kOriginHeader = "x-shopflow-origin";
 
 /// One queue argument: x-message-ttl is an integer, the dead-letter ones are strings.
 struct QueueArgument {
