@@ -1,7 +1,9 @@
 // shopflow dashboard: wiring of tabs, live stream, panels. Plain ES modules, no build step.
 import { api, el, onError } from './api.js';
 import { LiveFlow } from './live.js';
-import { renderTestPanel, runScenario, loadTimeline, renderStats, renderHealth, loadDlq, dryRunDlq, loadOrders, state } from './panels.js';
+import { FlowDiagram } from './diagram.js';
+import { FaultControl } from './faults.js';
+import { renderTestPanel, runScenario, loadTimeline, renderStats, renderHealth, loadDlq, dryRunDlq, retryFiltered, invalidateDryRun, loadOrders, state, hooks } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -26,7 +28,7 @@ function selectTab(tab, focus = true) {
   if (focus) tab.focus();
   const id = tab.getAttribute('aria-controls');
   if (id === 'dlq') loadDlq();
-  if (id === 'timeline') loadOrders();
+  if (id === 'timeline') { loadOrders(); if (shown.orderId && !shown.settled && focus) refreshShown(); }
   if (id === 'stats') refreshStats();
   history.replaceState(null, '', `#${id}`);
 }
@@ -40,11 +42,45 @@ tabs.forEach((t, i) => {
   });
 });
 
-function showOrder(orderId) {
+// The order shown in the Timeline tab; its live frames (same correlation id) refresh it.
+const shown = { orderId: '', correlationId: '', settled: false, timer: 0, seq: 0 };
+
+async function showTimeline(orderId, options = {}) {
+  const seq = ++shown.seq;
+  if (orderId !== shown.orderId) Object.assign(shown, { orderId, correlationId: '', settled: false });
+  const r = await loadTimeline(orderId, $('timeline-view'), options);
+  if (seq !== shown.seq) return r;
+  shown.correlationId = (r.order && r.order.metadata && r.order.metadata.correlationId) || shown.correlationId;
+  shown.settled = !!(r.timeline && r.timeline.settled);
+  // Frames can come before their event-log rows: while the saga is in flight, look again a
+  // little later even when no frame arrives.
+  clearTimeout(shown.timer);
+  if (r.ok && !shown.settled) shown.timer = setTimeout(() => refreshShown(), 3000);
+  return r;
+}
+
+function refreshShown() {
+  clearTimeout(shown.timer);
+  if (shown.orderId && !$('timeline').hidden) showTimeline(shown.orderId);
+}
+
+function showOrder(orderId, focusMessageId = '') {
   selectTab($('tab-timeline'), false);
   $('timeline-order').value = orderId;
-  loadTimeline(orderId, $('timeline-view'));
+  return showTimeline(orderId, { focusMessageId });
 }
+
+// An event of the live flow: its order from the frame, else from the event log by correlation id.
+async function showEvent(frame, orderId) {
+  if (!orderId && frame.correlationId) {
+    const res = await api('GET', `/api/messages?correlationId=${encodeURIComponent(frame.correlationId)}&limit=50`);
+    const row = res.ok && res.body && (res.body.data || []).find((m) => m.orderId || (m.data && m.data.orderId));
+    orderId = row && (row.orderId || row.data.orderId);
+  }
+  if (orderId) showOrder(orderId, frame.messageId);
+  else showError(`${frame.eventType} ${frame.messageId || ''} belongs to no order`);
+}
+hooks.showOrder = showOrder;
 
 async function refreshStats() {
   const [stats, health] = await Promise.all([api('GET', '/api/stats'), api('GET', '/api/health')]);
@@ -53,13 +89,43 @@ async function refreshStats() {
 }
 
 // ---------- live ----------
+const diagram = new FlowDiagram($('diagram'), {
+  onModule: (m) => {
+    const select = $('f-module');
+    select.value = select.value === m ? '' : m;
+    select.dispatchEvent(new Event('input'));
+  },
+  onDeadLetters: () => selectTab($('tab-dlq')),
+});
+$('f-module').addEventListener('input', () => diagram.setSelected($('f-module').value));
+const faults = new FaultControl({ details: $('break-it'), buttons: $('fault-buttons'), status: $('fault-status'), onFaults: (list) => diagram.setFaults(list) });
+
 const live = new LiveFlow({
   onStats: renderStats,
   onHealth: renderHealth,
   onStatus: (text, cls) => { const s = $('ws-status'); s.textContent = `ws: ${text}`; s.className = `badge ${cls}`; },
   onOrderClick: showOrder,
+  onEventClick: showEvent,
+  onFlow: (frame) => diagram.add(frame),
+  onPause: (paused) => diagram.setPaused(paused),
+  onClear: () => diagram.reset(),
 });
-window.shopflowDashboard = { live, state };
+// Views that follow the stream even while the flow is paused: the order shown in the Timeline
+// tab, the Dead letters view, and the faults (a delivery failing with an injected fault).
+let dlqTimer = 0; let timelineTimer = 0; let faultTimer = 0;
+live.listeners.add((frame) => {
+  if (frame.type !== 'message_flow') return;
+  if (shown.orderId && frame.correlationId && frame.correlationId === shown.correlationId && !timelineTimer) {
+    timelineTimer = setTimeout(() => { timelineTimer = 0; refreshShown(); }, 400);
+  }
+  if (frame.status === 'dead_lettered' && !$('dlq').hidden && !dlqTimer) {
+    dlqTimer = setTimeout(() => { dlqTimer = 0; loadDlq(); }, 500);
+  }
+  if (frame.status !== 'consumed' && /injected/i.test(frame.reason || '') && faults.available !== false && !faultTimer) {
+    faultTimer = setTimeout(() => { faultTimer = 0; faults.refresh(); }, 2000);
+  }
+});
+window.shopflowDashboard = { live, state, diagram, faults };
 
 // ---------- panels ----------
 renderTestPanel($('actions'));
@@ -72,13 +138,15 @@ for (const b of document.querySelectorAll('[data-scenario]')) {
     finally { buttons.forEach((x) => { x.disabled = false; }); }
   });
 }
-$('timeline-form').addEventListener('submit', (e) => { e.preventDefault(); const id = $('timeline-order').value.trim(); if (id) loadTimeline(id, $('timeline-view')); });
+$('timeline-form').addEventListener('submit', (e) => { e.preventDefault(); const id = $('timeline-order').value.trim(); if (id) showTimeline(id); });
 $('live-filters').addEventListener('submit', (e) => e.preventDefault());
 $('refresh-orders').addEventListener('click', loadOrders);
 $('orders-body').addEventListener('click', (e) => { const id = e.target.dataset && e.target.dataset.order; if (id) showOrder(id); });
 $('refresh-stats').addEventListener('click', refreshStats);
 $('refresh-dlq').addEventListener('click', loadDlq);
 $('dryrun-dlq').addEventListener('click', dryRunDlq);
+$('dlq-filter').addEventListener('submit', (e) => { e.preventDefault(); retryFiltered(); });
+$('dlq-filter').addEventListener('input', invalidateDryRun);
 
 const tabOfHash = () => tabs.find((t) => `#${t.getAttribute('aria-controls')}` === location.hash);
 window.addEventListener('hashchange', () => { const t = tabOfHash(); if (t && t.getAttribute('aria-selected') !== 'true') selectTab(t, false); });

@@ -2,12 +2,17 @@
 import { el, moduleOf, shortTime } from './api.js';
 
 const MAX_ROWS = 500;
+const FLUSH_MS = 150;
 
 export class LiveFlow {
-  constructor({ onStats, onHealth, onStatus, onOrderClick }) {
+  // onFlow(frame): each new message_flow frame shown (the diagram); onPause(paused): the pause
+  // control changed; onEventClick(frame, orderId): an event of the flow was activated.
+  constructor({ onStats, onHealth, onStatus, onOrderClick, onEventClick, onFlow, onPause, onClear }) {
     this.onStats = onStats; this.onHealth = onHealth; this.onStatus = onStatus;
-    this.onOrderClick = onOrderClick;
+    this.onOrderClick = onOrderClick; this.onEventClick = onEventClick;
+    this.onFlow = onFlow; this.onPause = onPause; this.onClear = onClear;
     this.paused = false; this.buffer = []; this.rows = new Map(); this.types = new Set();
+    this.pending = []; this.pendingKeys = new Set(); this.flushPending = false;
     this.backoff = 500; this.socket = null; this.listeners = new Set();
     this.body = document.getElementById('flow-body');
     this.count = document.getElementById('live-count');
@@ -21,11 +26,13 @@ export class LiveFlow {
       this.paused = !this.paused;
       pause.setAttribute('aria-pressed', String(this.paused));
       pause.textContent = this.paused ? `Resume` : 'Pause';
+      this.onPause(this.paused);
       if (!this.paused) { const b = this.buffer; this.buffer = []; b.forEach((f) => this.addFrame(f)); }
       this.updateCount();
     });
     document.getElementById('clear-live').addEventListener('click', () => {
-      this.body.replaceChildren(); this.rows.clear(); this.updateCount();
+      this.body.replaceChildren(); this.rows.clear(); this.pending = []; this.pendingKeys.clear();
+      this.updateCount(); this.onClear();
     });
   }
 
@@ -39,13 +46,28 @@ export class LiveFlow {
     socket.addEventListener('message', (ev) => {
       let frame;
       try { frame = JSON.parse(ev.data); } catch { return; }
-      if (frame.type === 'message_flow') this.paused ? this.buffer.push(frame) : this.addFrame(frame);
+      if (frame.type === 'message_flow') this.paused ? this.bufferFrame(frame) : this.addFrame(frame);
       else if (frame.type === 'stats_update') this.onStats(frame);
       else if (frame.type === 'system_health') this.onHealth(frame);
       for (const l of this.listeners) l(frame);
     });
     socket.addEventListener('close', () => { this.onStatus('disconnected: retrying', 'bad'); this.scheduleReconnect(); });
     socket.addEventListener('error', () => { /* close follows */ });
+  }
+
+  // While paused frames wait in the buffer.
+  bufferFrame(frame) {
+    this.buffer.push(frame);
+    this.scheduleCount();
+  }
+
+  // The count line walks every row: redrawn at most once per animation frame, however many
+  // frames arrive.
+  scheduleCount() {
+    if (!this.countPending) {
+      this.countPending = true;
+      requestAnimationFrame(() => { this.countPending = false; this.updateCount(); });
+    }
   }
 
   scheduleReconnect() {
@@ -66,9 +88,39 @@ export class LiveFlow {
   }
 
   addFrame(frame) {
-    // Key by messageId + status + queue: a published event and its consumptions are separate rows.
-    const key = `${frame.messageId}|${frame.status}|${frame.queue || ''}`;
-    if (this.rows.has(key)) return;
+    // Key by messageId + status + queue + attempt: a published event, its consumptions and each
+    // failed attempt of a delivery are separate rows.
+    const key = `${frame.messageId}|${frame.status}|${frame.queue || ''}|${frame.attempt || ''}`;
+    if (this.rows.has(key) || this.pendingKeys.has(key)) return;
+    this.onFlow(frame);
+    // Rows are added in batches, at most every FLUSH_MS (each batch costs one layout of the
+    // table), and only the newest MAX_ROWS of a burst: the rest would be trimmed at once.
+    this.pending.push([key, frame]);
+    this.pendingKeys.add(key);
+    if (this.pending.length > 2 * MAX_ROWS) {
+      for (const [k] of this.pending.splice(0, this.pending.length - MAX_ROWS)) this.pendingKeys.delete(k);
+    }
+    if (!this.flushPending) {
+      this.flushPending = true;
+      setTimeout(() => requestAnimationFrame(() => this.flush()), this.pending.length > 1 ? FLUSH_MS : 0);
+    }
+  }
+
+  flush() {
+    this.flushPending = false;
+    const batch = this.pending.slice(-MAX_ROWS);
+    this.pending = []; this.pendingKeys.clear();
+    const rows = document.createDocumentFragment();
+    for (let i = batch.length - 1; i >= 0; i -= 1) rows.append(this.buildRow(...batch[i]));  // newest first
+    this.body.prepend(rows);
+    for (let n = this.body.rows.length - MAX_ROWS; n > 0; n -= 1) {
+      const last = this.body.lastElementChild; last.remove();
+      this.rows.delete(last._key);
+    }
+    this.updateCount();
+  }
+
+  buildRow(key, frame) {
     if (frame.eventType && !this.types.has(frame.eventType)) {
       this.types.add(frame.eventType);
       document.getElementById('event-types').append(el('option', { value: frame.eventType }));
@@ -77,7 +129,7 @@ export class LiveFlow {
     const orderId = frame.data && (frame.data.orderId || (frame.data.order && frame.data.order.orderId));
     const row = el('tr', { class: `mod-${module} st-${frame.status}`, dataset: { eventType: frame.eventType || '', messageId: frame.messageId || '' } },
       el('td', { text: shortTime(frame.handledAt || frame.timestamp) }),
-      el('td', { class: 'evt', text: frame.eventType || '' }),
+      el('td', { class: 'evt' }, el('button', { type: 'button', class: 'link evt-link', 'aria-label': `Show ${frame.eventType} in its order's timeline`, onclick: () => this.onEventClick(frame, orderId), text: frame.eventType || '' })),
       el('td', {}, el('span', { class: `chip mod-${module}`, text: module })),
       el('td', {}, el('span', { class: `status st-${frame.status}`, text: frame.status || '', title: frame.reason || undefined })),
       el('td', { text: frame.queue || '' }),
@@ -85,14 +137,9 @@ export class LiveFlow {
       el('td', { class: 'mono', text: (frame.correlationId || '').slice(0, 12), title: frame.correlationId || undefined }),
     );
     row.hidden = !this.matches(frame);
-    row._frame = frame;
+    row._frame = frame; row._key = key;
     this.rows.set(key, row);
-    this.body.prepend(row);
-    while (this.body.rows.length > MAX_ROWS) {
-      const last = this.body.lastElementChild; last.remove();
-      for (const [k, r] of this.rows) if (r === last) { this.rows.delete(k); break; }
-    }
-    this.updateCount();
+    return row;
   }
 
   applyFilters() {

@@ -1,7 +1,10 @@
 // Test panel, scenarios, timeline, stats/health and dead letters.
 import { api, el, moduleOf, shortTime, sleep } from './api.js';
+import { renderSwimlane } from './swimlane.js';
 
 export const state = { productId: '', orderId: '', paymentId: '' };
+// Set by app.js: opens an order's timeline (from a dead letter's row).
+export const hooks = { showOrder: () => {} };
 
 function responseView(target, res, label) {
   target.hidden = false;
@@ -86,13 +89,21 @@ export function renderTestPanel(container) {
 }
 
 // ---------- timeline ----------
-export async function loadTimeline(orderId, container) {
+export async function loadTimeline(orderId, container, options = {}) {
+  // Only the latest of overlapping loads into one container renders (a live refresh of the
+  // previous order must not overwrite the order just asked for).
+  const token = String((Number(container.dataset.token) || 0) + 1);
+  container.dataset.token = token;
   const [order, timeline] = await Promise.all([api('GET', `/api/orders/${encodeURIComponent(orderId)}`), api('GET', `/api/orders/${encodeURIComponent(orderId)}/timeline`)]);
-  renderTimeline(container, orderId, order, timeline);
+  if (container.dataset.token === token) renderTimeline(container, orderId, order, timeline, options);
   return { order: order.body, timeline: timeline.body, ok: order.ok && timeline.ok };
 }
 
-export function renderTimeline(container, orderId, order, timeline) {
+export function renderTimeline(container, orderId, order, timeline, { focusMessageId = '' } = {}) {
+  // A re-render of the same order (live refresh) keeps the swim-lane where the reader scrolled it.
+  const old = container.dataset.orderId === orderId && container.querySelector('.swimlane-wrap');
+  const scrollLeft = old ? old.scrollLeft : 0;
+  container.dataset.orderId = orderId;
   container.replaceChildren();
   if (!order.ok && !timeline.ok) {
     container.append(el('p', { class: 'err', text: `Order ${orderId}: ${order.body && order.body.error ? order.body.error.message : order.status}` }));
@@ -105,6 +116,13 @@ export function renderTimeline(container, orderId, order, timeline) {
     el('span', { class: `status order-${o.status}`, 'data-testid': 'order-status', text: o.status || '?' }),
     o.failureReason ? el('span', { class: 'reason', text: ` reason: ${o.failureReason}` }) : '',
     el('span', { class: 'muted', text: ` · ${t.settled ? 'settled' : 'in flight…'} · total ${o.totalAmount ?? ''}` })));
+  if (timeline.ok) {
+    container.append(renderSwimlane(t, o, { focusMessageId, orderId }));
+    const wrap = container.querySelector('.swimlane-wrap');
+    const focus = focusMessageId && wrap.querySelector('th.focus');
+    if (focus) focus.scrollIntoView({ block: 'nearest', inline: 'center' });
+    else if (scrollLeft) wrap.scrollLeft = scrollLeft;
+  }
   const rows = (t.events || []).map((e) => el('tr', { class: `mod-${moduleOf(e)} st-${e.status}`, dataset: { eventType: e.eventType || '' } },
     el('td', { text: shortTime(e.at) }),
     el('td', { class: 'evt', text: e.eventType }),
@@ -112,7 +130,7 @@ export function renderTimeline(container, orderId, order, timeline) {
     el('td', {}, el('span', { class: `status st-${e.status}`, text: e.status || '' })),
     el('td', { text: e.queue || '' }),
     el('td', { text: e.reason || '' })));
-  container.append(el('table', { class: 'flow', 'aria-label': `Timeline of order ${orderId}` },
+  container.append(el('h3', { text: 'Events in causal order' }), el('table', { class: 'flow', 'aria-label': `Timeline of order ${orderId}` },
     el('thead', {}, el('tr', {}, ['time', 'event', 'module', 'status', 'queue', 'reason'].map((h) => el('th', { text: h })))),
     el('tbody', { 'data-testid': 'timeline-events' }, rows)));
 }
@@ -224,23 +242,68 @@ export async function loadDlq() {
   if (!res.ok) { summary.textContent = `GET /api/dlq → ${res.status}`; return res; }
   const queues = res.body.queues || [];
   summary.textContent = `${res.body.total ?? 0} dead letter(s)` + ((res.body.byReason || []).length ? ' · ' + res.body.byReason.map((r) => `${r.reason}: ${r.count}`).join(', ') : '');
+  const select = document.getElementById('dlq-queue');
+  for (const q of queues) {
+    if (![...select.options].some((o) => o.value === q.queue)) select.append(el('option', { value: q.queue, text: `${q.queue} (${q.module})` }));
+  }
   const out = document.getElementById('dlq-result');
   for (const q of queues) for (const m of q.messages || []) {
     const act = async (method, path, label) => { const r = await api(method, path); responseView(out, r, label); await loadDlq(); };
-    body.append(el('tr', { dataset: { messageId: m.messageId } },
-      el('td', { text: q.queue }), el('td', { text: m.eventType }), el('td', { class: 'mono', text: m.messageId }),
-      el('td', { text: m.reason || m.cause || '' }), el('td', { text: m.attempts ?? '' }), el('td', { text: shortTime(m.deadLetteredAt || m.lastFailure) }),
+    const orderId = m.data && m.data.orderId;
+    body.append(el('tr', { dataset: { messageId: m.messageId, eventType: m.eventType || '' } },
+      el('td', { text: q.queue }), el('td', { class: 'evt', text: m.eventType }), el('td', { class: 'mono', text: m.messageId }),
+      el('td', { class: 'reason', text: m.reason || m.cause || '' }), el('td', { text: m.attempts ?? '' }), el('td', { text: shortTime(m.deadLetteredAt || m.lastFailure) }),
+      el('td', {}, orderId ? el('button', { type: 'button', class: 'link', 'aria-label': `Show timeline of order ${orderId}`, onclick: () => hooks.showOrder(orderId), text: String(orderId).slice(0, 12) }) : ''),
       el('td', {},
         el('button', { type: 'button', 'aria-label': `Retry ${m.messageId}`, onclick: () => act('POST', `/api/dlq/${encodeURIComponent(m.messageId)}/retry`, 'retry'), text: 'Retry' }), ' ',
         el('button', { type: 'button', class: 'danger', 'aria-label': `Discard ${m.messageId}`, onclick: () => act('DELETE', `/api/dlq/${encodeURIComponent(m.messageId)}`, 'discard'), text: 'Discard' }))));
   }
-  if (!body.rows.length) body.append(el('tr', {}, el('td', { colspan: 7, class: 'muted', text: 'no dead letters' })));
+  if (!body.rows.length) body.append(el('tr', {}, el('td', { colspan: 8, class: 'muted', text: 'no dead letters' })));
   return res;
 }
 
+// retry-all with the filter of the form. "Retry filtered" only re-drives what a dry run of the
+// very same filter just listed: a changed filter needs a new dry run.
+function dlqFilter() {
+  const v = (id) => document.getElementById(id).value.trim();
+  const filter = {};
+  if (v('dlq-queue')) filter.queue = v('dlq-queue');
+  if (v('dlq-type')) filter.eventType = v('dlq-type');
+  if (v('dlq-reason')) filter.reason = v('dlq-reason');
+  return filter;
+}
+let dryRunOf = null;
+
+export function invalidateDryRun() {
+  dryRunOf = null;
+  const retry = document.getElementById('retry-filtered');
+  retry.disabled = true;
+  retry.textContent = 'Retry filtered';
+}
+
 export async function dryRunDlq() {
-  const res = await api('POST', '/api/dlq/retry-all', { dryRun: true });
+  const filter = dlqFilter();
+  const res = await api('POST', '/api/dlq/retry-all', { ...filter, dryRun: true });
   responseView(document.getElementById('dlq-result'), res, 'POST /api/dlq/retry-all (dry run)');
+  invalidateDryRun();
+  const matched = res.ok && res.body ? Number(res.body.matched) || 0 : 0;
+  if (matched > 0) {
+    dryRunOf = JSON.stringify(filter);
+    const retry = document.getElementById('retry-filtered');
+    retry.disabled = false;
+    retry.textContent = `Retry filtered (${matched})`;
+  }
+  return res;
+}
+
+export async function retryFiltered() {
+  const filter = dlqFilter();
+  if (dryRunOf !== JSON.stringify(filter)) { invalidateDryRun(); return null; }
+  const res = await api('POST', '/api/dlq/retry-all', filter);
+  responseView(document.getElementById('dlq-result'), res, 'POST /api/dlq/retry-all');
+  invalidateDryRun();
+  await loadDlq();
+  return res;
 }
 
 export async function loadOrders() {

@@ -245,10 +245,10 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   // Breaking a module on purpose (/api/faults): on by default only for a loopback listener.
   const bool faults_on = settings.fault_injection == "on" ||
                          (settings.fault_injection == "auto" && IsLoopbackHost(settings.host));
-  if (faults_on) p->faults = std::make_unique<monitor::FaultInjector>(clock, modules);
+  p->faults = std::make_unique<monitor::FaultInjector>(clock, modules, faults_on);
   // Consumers: each module's handler on its own queue (EVENTS.md topology).
   auto subscribe = [&](std::string_view module, std::string_view queue, EventHandler handler) {
-    if (p->faults) handler = p->faults->Wrap(std::string(module), std::move(handler));
+    handler = p->faults->Wrap(std::string(module), std::move(handler));
     p->events->Subscribe(std::string(queue), std::move(handler), SubscribeOptions{});
   };
 
@@ -393,9 +393,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   for (auto& r : p->stats->Routes()) routes.push_back(std::move(r));
   for (auto& r : p->metrics->Routes()) routes.push_back(std::move(r));
   for (auto& r : OpenApiRoutes()) routes.push_back(std::move(r));
-  if (p->faults) {
-    for (auto& r : p->faults->Routes()) routes.push_back(std::move(r));
-  }
+  for (auto& r : p->faults->Routes()) routes.push_back(std::move(r));
   for (auto& r : module_routes) routes.push_back(std::move(r));
 
   HttpServerOptions http_options;

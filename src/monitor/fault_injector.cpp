@@ -9,10 +9,11 @@ std::string_view FaultModeName(FaultMode mode) {
   return mode == FaultMode::kFail ? "fail" : "reject";
 }
 
-FaultInjector::FaultInjector(const Clock& clock, std::vector<std::string> modules)
-    : clock_(clock), modules_(std::move(modules)) {}
+FaultInjector::FaultInjector(const Clock& clock, std::vector<std::string> modules, bool enabled)
+    : clock_(clock), modules_(std::move(modules)), enabled_(enabled) {}
 
 EventHandler FaultInjector::Wrap(std::string module, EventHandler inner) {
+  if (!enabled_) return inner;
   return [this, module = std::move(module), inner = std::move(inner)](const Delivery& d) {
     if (auto outcome = Intercept(module)) return *outcome;
     return inner(d);
@@ -34,6 +35,11 @@ std::optional<HandlerOutcome> FaultInjector::Intercept(const std::string& module
 
 Result<json::object> FaultInjector::Set(std::string_view module, FaultMode mode,
                                         std::optional<int64_t> count) {
+  if (!enabled_) {
+    return Error{ErrorCode::kForbidden,
+                 "fault injection is off here (SHOPFLOW_FAULT_INJECTION=on enables it)",
+                 {}};
+  }
   if (std::find(modules_.begin(), modules_.end(), module) == modules_.end()) {
     return NotFoundError("no module '" + std::string(module) + "' runs in this process");
   }
@@ -67,7 +73,7 @@ json::object FaultInjector::Document() const {
   json::array faults;
   std::lock_guard lock(mutex_);
   for (const auto& [module, fault] : faults_) faults.emplace_back(FaultJson(module, fault));
-  return {{"enabled", true}, {"modules", std::move(modules)}, {"faults", std::move(faults)}};
+  return {{"enabled", enabled_}, {"modules", std::move(modules)}, {"faults", std::move(faults)}};
 }
 
 namespace {

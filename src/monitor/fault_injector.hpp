@@ -30,18 +30,21 @@ enum class FaultMode {
 /// Thread-safe: consumers call the wrapped handlers on bus threads, routes run on HTTP threads.
 class FaultInjector {
  public:
-  FaultInjector(const Clock& clock, std::vector<std::string> modules);
+  /// Disabled, it injects nothing: Wrap returns the handler as given, Set refuses (403) and
+  /// the document says `"enabled": false`.
+  FaultInjector(const Clock& clock, std::vector<std::string> modules, bool enabled = true);
 
   /// `inner` behind this injector's fault for `module` (one of the known modules).
   EventHandler Wrap(std::string module, EventHandler inner);
 
   /// Sets (or replaces) the fault of `module`. `count` > 0 limits it to that many deliveries.
-  /// kNotFound for an unknown module, kValidationFailed for a count below 1.
+  /// kForbidden when disabled, kNotFound for an unknown module, kValidationFailed for a count
+  /// below 1.
   Result<json::object> Set(std::string_view module, FaultMode mode,
                            std::optional<int64_t> count = std::nullopt);
   /// kNotFound when the module has no fault.
   Result<void> Clear(std::string_view module);
-  /// {"enabled": true, "modules": [...], "faults": [{module, mode, since, failed, remaining?}]}
+  /// {"enabled": bool, "modules": [...], "faults": [{module, mode, since, failed, remaining?}]}
   json::object Document() const;
 
   /// GET /api/faults, PUT /api/faults/:module {"mode": "fail"|"reject", "count"?: n},
@@ -61,6 +64,7 @@ class FaultInjector {
 
   const Clock& clock_;
   const std::vector<std::string> modules_;
+  const bool enabled_;
   mutable std::mutex mutex_;
   std::map<std::string, Fault> faults_;
 };

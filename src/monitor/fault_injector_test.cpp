@@ -72,6 +72,27 @@ TEST_F(FaultInjectorTest, UnknownModuleAndBadCountAreRejected) {
   EXPECT_EQ(faults_.Clear("payments").error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(FaultInjectorTest, DisabledItInjectsNothingAndRefusesToBreakAnything) {
+  FaultInjector off(clock_, {"payments"}, /*enabled=*/false);
+  int handled = 0;
+  EventHandler handler = off.Wrap("payments", [&](const Delivery&) {
+    ++handled;
+    return HandlerOutcome::Ack();
+  });
+  EXPECT_EQ(off.Set("payments", FaultMode::kFail).error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(handler(delivery_).kind, HandlerOutcome::Kind::kAck);
+  EXPECT_EQ(handled, 1);
+  const auto routes = off.Routes();
+  const ApiResponse listed = CallRoute(routes, "GET", "/api/faults");
+  EXPECT_EQ(listed.status, 200);
+  EXPECT_FALSE(BodyOf(listed).at("enabled").as_bool());
+  ApiRequest put;
+  put.path_params = {{"module", "payments"}};
+  put.headers = {{"content-type", "application/json"}};
+  put.body = "{}";
+  EXPECT_EQ(CallRoute(routes, "PUT", "/api/faults/:module", put).status, 403);
+}
+
 TEST_F(FaultInjectorTest, RoutesSetListAndClearFaults) {
   const auto routes = faults_.Routes();
   ApiRequest put;

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <algorithm>
 #include <atomic>
 #include <set>
@@ -142,6 +144,25 @@ TEST_F(MessageLoggerTest, RecordsFailedAndDeadLetteredOutcomesWithAttemptAndReas
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(GetString(dead[0], "module"), "inventory");
   EXPECT_EQ(GetString(dead[0], "reason"), "no items");
+}
+
+TEST_F(MessageLoggerTest, ARetryAskedOnTheLastAttemptIsRecordedAsDeadLettered) {
+  MessageLogger logger(*store_, topology_, clock_, Options());
+  Delivery d;
+  d.envelope = Event(events::kOrderCreated);
+  d.queue = "payments.events.queue";
+  d.attempt = 2;
+  logger.OnHandled(d, HandlerOutcome::Retry("gateway down"), 1ms);
+  d.attempt = 3;  // Retry().max_attempts: the transport dead-letters it
+  logger.OnHandled(d, HandlerOutcome::Retry("gateway down"), 1ms);
+  logger.Flush();
+
+  const auto rows = store_.All(kMessagesCollection, {});
+  ASSERT_EQ(rows.size(), 2u);
+  std::map<int64_t, std::string> status_by_attempt;
+  for (const auto& row : rows) status_by_attempt[GetInt(row, "attempt")] = GetString(row, "status");
+  EXPECT_EQ(status_by_attempt[2], "failed");
+  EXPECT_EQ(status_by_attempt[3], "dead_lettered");
 }
 
 TEST_F(MessageLoggerTest, WritesInBatchesOfBatchSize) {

@@ -37,7 +37,9 @@ async function startServer() {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-browser-'));
   const logPath = path.join(dataDir, 'server.log');
   const log = fs.openSync(logPath, 'w');  // a file, not a pipe: nothing to drain
-  server = spawn(binary, ['serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', log, log] });
+  // Two quick attempts: a delivery that keeps failing is dead-lettered within a second.
+  const env = { ...process.env, SHOPFLOW_RETRY_MAX_ATTEMPTS: '2', SHOPFLOW_RETRY_INITIAL_DELAY_MS: '50' };
+  server = spawn(binary, ['serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', log, log], env });
   fs.closeSync(log);
   let exited = null;
   server.on('exit', (code, signal) => { exited = `exited with ${code ?? signal}`; });
@@ -49,9 +51,9 @@ async function startServer() {
   return `http://127.0.0.1:${port}`;
 }
 
-async function shot(name) {
+async function shot(name, fullPage = true) {
   fs.mkdirSync(screenshots, { recursive: true });
-  await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage });
 }
 
 async function tab(name) {
@@ -128,6 +130,80 @@ test('the test panel creates an order and its events appear in the live flow', a
   assert.deepEqual(problems, []);
 });
 
+// The per-edge delivery counts of the diagram, e.g. {'orders>inventory': {consumed, failed, dead}}.
+async function edgeCounts() {
+  return page.$$eval('[data-testid=diagram] [data-edge]', (edges) => Object.fromEntries(edges.map((e) => [e.dataset.edge,
+    { consumed: Number(e.dataset.consumed), failed: Number(e.dataset.failed), dead: Number(e.dataset.dead) }])));
+}
+
+async function createOrderFromPanel() {
+  await tab('Test panel');
+  await page.click('#send-create-order');
+  await page.locator('#resp-create-order', { hasText: '→ 201' }).waitFor();
+  const text = await page.textContent('#resp-create-order');
+  const order = JSON.parse(text.split('\n').slice(1).join('\n'));
+  await page.locator('#resp-create-order').evaluate((e) => { e.textContent = ''; e.hidden = true; });  // the next answer is new
+  return order;
+}
+
+// Whether the event log already holds one of the order's events (the timeline answers 404
+// before, and the browser would log that 404 as a console error).
+async function logged(order) {
+  const res = await page.request.get(`${baseUrl}/api/messages?correlationId=${order.metadata.correlationId}&limit=1`);
+  return res.ok() && (await res.json()).data.length > 0;
+}
+
+test('the diagram moves an order through the modules and counts deliveries per edge', async () => {
+  await tab('Live flow');
+  await page.locator('[data-testid=diagram] [data-node=payments]').waitFor();
+  const before = await edgeCounts();
+  for (const edge of ['orders>inventory', 'orders>payments', 'payments>orders', 'inventory>orders', 'orders>notifications']) {
+    assert.ok(before[edge], `edge ${edge} is drawn`);
+  }
+  await createOrderFromPanel();
+  await tab('Live flow');
+  // orders → inventory/payments → orders → notifications: every hop of the saga is counted.
+  await poll('the per-edge counts to grow', async () => {
+    const now = await edgeCounts();
+    return ['orders>inventory', 'orders>payments', 'payments>orders', 'inventory>orders', 'payments>notifications']
+      .every((e) => now[e].consumed > before[e].consumed);
+  });
+  await page.locator('[data-testid=diagram] [data-edge="orders>payments"] .edge-count').filter({ hasText: /\d/ }).waitFor();
+  await shot('10-diagram', false);  // the live table below grows long
+  assert.deepEqual(problems, []);
+});
+
+test('pausing the flow freezes the diagram; resuming replays what arrived meanwhile', async () => {
+  await tab('Live flow');
+  await page.click('#pause');
+  assert.equal(await page.getAttribute('#pause', 'aria-pressed'), 'true');
+  const before = await edgeCounts();
+  await createOrderFromPanel();
+  await tab('Live flow');
+  await page.locator('#live-count', { hasText: /paused \([1-9]\d* buffered\)/ }).waitFor();
+  assert.deepEqual(await edgeCounts(), before, 'no count moves while paused');
+  await page.click('#pause');
+  await poll('the buffered deliveries to be counted', async () => (await edgeCounts())['orders>payments'].consumed > before['orders>payments'].consumed);
+  assert.deepEqual(problems, []);
+});
+
+test('the diagram is keyboard usable: a module node filters the flow', async () => {
+  await tab('Live flow');
+  const node = page.locator('[data-testid=diagram] [data-node=payments]');
+  await node.focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await page.inputValue('#f-module'), 'payments');
+  assert.equal(await node.getAttribute('aria-pressed'), 'true');
+  assert.equal(await page.locator('#flow-body tr:not([hidden])').count(), await page.locator('#flow-body tr.mod-payments:not([hidden])').count());
+  await page.keyboard.press(' ');
+  assert.equal(await page.inputValue('#f-module'), '');
+  assert.equal(await node.getAttribute('aria-pressed'), 'false');
+  await page.locator('[data-testid=diagram] [data-node=dlq]').focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#tab-dlq[aria-selected=true]').waitFor();
+  assert.deepEqual(problems, []);
+});
+
 async function scenario(buttonName) {
   await tab('Scenarios');
   await page.getByRole('button', { name: buttonName }).click();
@@ -140,6 +216,13 @@ test('the happy scenario follows the saga to paid', async () => {
   await scenario('Happy order');
   await page.locator('#scenario-timeline [data-testid=order-status]', { hasText: /^paid$/ }).waitFor();
   await page.locator('#scenario-timeline tr[data-event-type="PAYMENT_SUCCEEDED"]').first().waitFor();
+  // The swim-lane: a lane per module, the step where the order became paid, nothing pending.
+  const lanes = page.locator('#scenario-timeline [data-testid=swimlane] tr[data-lane]');
+  assert.deepEqual(await lanes.evaluateAll((rows) => rows.map((r) => r.dataset.lane)), ['orders', 'inventory', 'payments', 'notifications']);
+  await page.locator('#scenario-timeline [data-lane=orders] td[data-outcome=paid][data-event-type=ORDER_CONFIRMED]').waitFor();
+  await page.locator('#scenario-timeline [data-lane=payments] td[data-event-type=PAYMENT_SUCCEEDED] [data-status=published]').waitFor();
+  await page.locator('#scenario-timeline [data-lane=inventory] td[data-event-type=ORDER_CONFIRMED] [data-status=consumed]').waitFor();
+  await page.locator('#scenario-timeline [data-testid=pending-summary]', { hasText: 'Settled' }).waitFor();
   await shot('04-happy');
   assert.deepEqual(problems, []);
 });
@@ -179,6 +262,27 @@ test('the timeline tab shows an order clicked in the list', async () => {
   assert.deepEqual(problems, []);
 });
 
+test('a pending pix order shows what it waits for; an event of the live flow opens it', async () => {
+  const product = await (await page.request.post(`${baseUrl}/api/inventory/products`, { data: { name: 'Pix widget', sku: `PIX-${Date.now()}`, price: 10, stock: 5 } })).json();
+  const res = await page.request.post(`${baseUrl}/api/orders`, { data: { customerId: 'pix-customer', items: [{ productId: product.productId, quantity: 1 }], paymentMethod: 'pix' } });
+  assert.equal(res.status(), 201);
+  const order = await res.json();
+  await poll('the order\'s first event in the log', () => logged(order));
+  await tab('Live flow');
+  await page.fill('#f-corr', order.metadata.correlationId);
+  const event = page.locator('#flow-body tr[data-event-type="PAYMENT_PROCESSING"]:not([hidden]) button.evt-link').first();
+  await event.click();
+  await page.locator('#tab-timeline[aria-selected=true]').waitFor();
+  await page.locator('#timeline-view [data-testid=order-status]', { hasText: /^pending$/ }).waitFor();
+  await page.locator('#timeline-view [data-testid=swimlane] th.focus[data-event-type=PAYMENT_PROCESSING]').waitFor();
+  await page.locator('#timeline-view [data-testid=pending-payments]', { hasText: 'waiting for payment confirmation' }).waitFor();
+  await page.locator('#timeline-view [data-testid=pending-summary]', { hasText: 'Still pending' }).waitFor();
+  await shot('11-swimlane-pending');
+  await tab('Live flow');
+  await page.fill('#f-corr', '');
+  assert.deepEqual(problems, []);
+});
+
 test('the dead-letter view loads and dry-runs a retry-all', async () => {
   await tab('Dead letters');
   await page.locator('#dlq-summary', { hasText: 'dead letter' }).waitFor();
@@ -187,5 +291,72 @@ test('the dead-letter view loads and dry-runs a retry-all', async () => {
   await tab('Stats & health');
   await page.locator('#health-list li').first().waitFor();
   await shot('09-dlq-stats');
+  assert.deepEqual(problems, []);
+});
+
+test('break payments from the UI, dead-letter an order, fix it and re-drive it to paid', async (t) => {
+  const probe = await page.request.get(`${baseUrl}/api/faults`);
+  if (probe.status() === 404) { t.skip('this binary has no fault-injection API (GET /api/faults → 404)'); return; }
+  assert.equal(probe.status(), 200);
+  await tab('Live flow');
+  await page.locator('#break-it summary').click();
+  const toggle = page.locator('#fault-payments');
+  await page.locator('#fault-payments:not([disabled])').waitFor();
+  try {
+    await toggle.click();
+    await page.locator('#fault-payments[aria-pressed=true]').waitFor();
+    await page.locator('[data-testid=diagram] [data-node=payments].faulty').waitFor();
+    const order = await createOrderFromPanel();
+
+    // The delivery of ORDER_CREATED to payments fails twice, then is dead-lettered.
+    await tab('Live flow');
+    await poll('a dead letter on the orders → payments edge', async () => (await edgeCounts())['orders>payments'].dead > 0);
+    await shot('12-break-it', false);
+    await tab('Dead letters');
+    const row = page.locator(`#dlq-body tr[data-event-type=ORDER_CREATED]`).filter({ hasText: order.orderId.slice(0, 12) });
+    await poll('the dead letter in the Dead letters view', async () => {
+      if (await row.count()) return true;
+      await page.click('#refresh-dlq');
+      return false;
+    });
+    assert.match(await row.locator('td.reason').textContent(), /injected fault/);
+    await shot('13-dead-letter');
+    // Its order is stuck: the swim-lane says where.
+    await row.getByRole('button', { name: `Show timeline of order ${order.orderId}` }).click();
+    await page.locator('#timeline-view [data-testid=order-status]', { hasText: /^pending$/ }).waitFor();
+    await page.locator('#timeline-view [data-lane=payments] td[data-event-type=ORDER_CREATED] [data-status=dead_lettered]').waitFor();
+    await page.locator('#timeline-view [data-testid=pending-payments] .stuck', { hasText: 'dead-lettered' }).waitFor();
+    await shot('14-swimlane-blocked');
+
+    // Fix payments, then re-drive: dry run of the filter first, then the retry it allows.
+    await tab('Live flow');
+    await toggle.click();
+    await page.locator('#fault-payments[aria-pressed=false]').waitFor();
+    await page.locator('[data-testid=diagram] [data-node=payments]:not(.faulty)').waitFor();
+    await tab('Dead letters');
+    assert.equal(await page.isDisabled('#retry-filtered'), true);
+    const queue = await page.$eval('#dlq-queue', (s) => [...s.options].find((o) => /payments/.test(o.textContent)).value);
+    await page.selectOption('#dlq-queue', queue);
+    await page.fill('#dlq-type', 'ORDER_CREATED');
+    await page.click('#dryrun-dlq');
+    await page.locator('#dlq-result', { hasText: '"dryRun": true' }).waitFor();
+    await page.locator('#retry-filtered:not([disabled])').waitFor();
+    await page.click('#retry-filtered');
+    await page.locator('#dlq-result', { hasText: '"dryRun": false' }).waitFor();
+    assert.match(await page.textContent('#dlq-result'), /"moved": 1\b/);
+    await poll('the dead letter to be gone', async () => (await row.count()) === 0);
+
+    // The re-driven ORDER_CREATED reaches payments: the order shown in the Timeline tab
+    // refreshes itself to paid.
+    await tab('Timeline');
+    await page.locator('#timeline-view [data-testid=order-status]', { hasText: /^paid$/ }).waitFor();
+    assert.equal(await page.locator('#timeline-view').getAttribute('data-order-id'), order.orderId);
+    await page.locator('#timeline-view [data-lane=payments] td[data-event-type=ORDER_CREATED] [data-status=dead_lettered]').waitFor();
+    await page.locator('#timeline-view [data-lane=payments] td[data-event-type=ORDER_CREATED] [data-status=consumed]').waitFor();
+    await page.locator('#timeline-view [data-lane=orders] td[data-outcome=paid]').waitFor();
+    await shot('15-redriven-paid');
+  } finally {
+    await page.request.delete(`${baseUrl}/api/faults/payments`).catch(() => {});
+  }
   assert.deepEqual(problems, []);
 });
