@@ -45,6 +45,7 @@
 #include "payments/payment_routes.hpp"
 #include "payments/payment_service.hpp"
 #include "payments/payment_worker.hpp"
+#include "storage/mongo/mongo_store.hpp"
 #include "storage/outbox_relay.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "transport/amqp/amqp_event_bus.hpp"
@@ -56,7 +57,7 @@ namespace shopflow {
 struct Application::Parts {
   Settings settings;
   const Clock* clock = nullptr;
-  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<Store> store;              // SqliteStore, or MongoStore when MONGODB_URL is set
   std::unique_ptr<EventBus> bus;             // the transport: InMemoryEventBus or AmqpEventBus
   std::unique_ptr<EventBus> wrapper;         // test hook around the transport, if any
   std::unique_ptr<ObservedEventBus> events;  // what everything else publishes and consumes on
@@ -173,12 +174,24 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     db_name.clear();
     for (const auto& m : modules) db_name += (db_name.empty() ? "" : "+") + m;
   }
-  SqliteStoreOptions store_options;
-  store_options.path = (std::filesystem::path(settings.data_dir) / (db_name + ".db")).string();
-  store_options.collections = collections;
-  auto store = SqliteStore::Open(std::move(store_options));
-  if (!store) return std::move(store).error();
-  p->store = std::move(*store);
+  if (!settings.mongodb_url.empty()) {
+    // MONGODB_URL selects MongoDB (issue 9); a module subset gets its own database beside the
+    // URL's, as it gets its own file with SQLite.
+    MongoStoreOptions mongo_options;
+    mongo_options.url = settings.mongodb_url;
+    if (modules.size() < kModules.size()) mongo_options.database_suffix = "_" + db_name;
+    mongo_options.collections = collections;
+    auto store = MongoStore::Open(std::move(mongo_options));
+    if (!store) return std::move(store).error();
+    p->store = std::move(*store);
+  } else {
+    SqliteStoreOptions store_options;
+    store_options.path = (std::filesystem::path(settings.data_dir) / (db_name + ".db")).string();
+    store_options.collections = collections;
+    auto store = SqliteStore::Open(std::move(store_options));
+    if (!store) return std::move(store).error();
+    p->store = std::move(*store);
+  }
 
   RetryPolicy retry;
   retry.max_attempts = settings.retry_max_attempts;

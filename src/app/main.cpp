@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "app/application.hpp"
+#include "app/migrate.hpp"
 #include "app/settings_loader.hpp"
 #include "core/json.hpp"
 #include "events/topology.hpp"
@@ -23,10 +24,6 @@ int Serve(shopflow::Settings settings) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   spdlog::set_level(spdlog::level::from_str(settings.log_level));
-  if (!settings.mongodb_url.empty()) {
-    // Issue 9: the MongoDB store does not exist yet; say so instead of pretending.
-    spdlog::warn("MONGODB_URL is set, but the MongoDB store is not implemented yet: using SQLite");
-  }
   auto app = shopflow::Application::Create(settings);
   if (!app) {
     spdlog::error("start-up failed: {}", app.error().message);
@@ -40,7 +37,8 @@ int Serve(shopflow::Settings settings) {
   std::cout << "shopflow " << SHOPFLOW_VERSION << " listening on http://" << settings.host << ":"
             << *port << "  (bus: " << (settings.rabbitmq_url.empty() ? "embedded" : "rabbitmq")
             << ", store: "
-            << "sqlite in " + settings.data_dir << ")" << std::endl;
+            << (settings.mongodb_url.empty() ? "sqlite in " + settings.data_dir : "mongodb") << ")"
+            << std::endl;
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
@@ -80,7 +78,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   export_cmd->add_option("--config", config_path, "JSON config file (retry policy)");
 
+  auto* migrate_cmd = cli.add_subcommand(
+      "migrate", "Copy a SQLite data directory (documents, pending outbox, inbox) into MongoDB");
+  std::string migrate_from;
+  std::string migrate_to;
+  migrate_cmd
+      ->add_option("--from", migrate_from, "sqlite://DATA_DIR or sqlite://FILE (e.g. ./data)")
+      ->required();
+  migrate_cmd
+      ->add_option("--to", migrate_to,
+                   "mongodb://user:pass@host:27017/ecommerce?authSource=admin (or sqlite://FILE)")
+      ->required();
+
   CLI11_PARSE(cli, argc, argv);
+
+  if (migrate_cmd->parsed()) {
+    return shopflow::RunMigrate(migrate_from, migrate_to, std::cout, std::cerr);
+  }
 
   auto settings = shopflow::LoadSettings(config_path, shopflow::ProcessEnvironment());
   if (!settings) {
