@@ -262,7 +262,9 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   // Consumers: each module's handler on its own queue (EVENTS.md topology).
   auto subscribe = [&](std::string_view module, std::string_view queue, EventHandler handler) {
     handler = p->faults->Wrap(std::string(module), std::move(handler));
-    p->events->Subscribe(std::string(queue), std::move(handler), SubscribeOptions{});
+    SubscribeOptions options;
+    options.concurrency = settings.consumer_threads;
+    p->events->Subscribe(std::string(queue), std::move(handler), options);
   };
 
   if (runs("inventory")) {

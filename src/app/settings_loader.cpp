@@ -135,6 +135,8 @@ std::string ScalarText(const json::value& v) {
       joined += ScalarText(item);
     }
     return joined;
+      {"consumerThreads", "SHOPFLOW_CONSUMER_THREADS",
+       IntSetter(&Settings::consumer_threads, 1, 64)},
   }
   return ToJsonText(v);
 }

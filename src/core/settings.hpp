@@ -43,6 +43,10 @@ struct Settings {
   std::string templates_dir;  // SHOPFLOW_TEMPLATES_DIR (empty: the built-in templates)
 
   // Monitoring.
+  /// Handler threads per module queue (competing consumers; with RabbitMQ each has its own
+  /// connection). The store groups their writes into shared commits, so more threads mean
+  /// fewer commits per event; handlers are idempotent and order-independent per order.
+  int consumer_threads = 4;  // SHOPFLOW_CONSUMER_THREADS
   int64_t messages_max_count = 100'000;            // SHOPFLOW_MESSAGES_MAX (event log rows kept)
   std::chrono::seconds messages_max_age{86400};   // SHOPFLOW_MESSAGES_MAX_AGE_S
   int64_t dlq_alert_threshold = 10;               // SHOPFLOW_DLQ_ALERT_THRESHOLD (dead letters)
