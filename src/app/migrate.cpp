@@ -1,166 +1,18 @@
 #include "app/migrate.hpp"
 
-#include <sqlite3.h>
-
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <ostream>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "storage/mongo/mongo_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace shopflow {
-namespace {
-
-// Stored documents were written by shopflow itself; allow deep ones (as SqliteStore does).
-constexpr JsonLimits kStoredDocumentLimits{.max_depth = 512};
-
-struct StatementCloser {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-};
-using Statement = std::unique_ptr<sqlite3_stmt, StatementCloser>;
-
-std::string_view Text(sqlite3_stmt* stmt, int column) {
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
-  if (text == nullptr) return {};
-  return {text, static_cast<size_t>(sqlite3_column_bytes(stmt, column))};
-}
-
-void Bind(sqlite3_stmt* stmt, int index, std::string_view value) {
-  sqlite3_bind_text64(stmt, index, value.data() != nullptr ? value.data() : "", value.size(),
-                      SQLITE_TRANSIENT, SQLITE_UTF8);
-}
-
-}  // namespace
-
-struct SqliteSnapshot::Handle {
-  sqlite3* db = nullptr;
-  std::string path;
-  ~Handle() {
-    if (db != nullptr) {
-      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-      sqlite3_close_v2(db);
-    }
-  }
-  Error Fail(std::string_view context) const {
-    return UnavailableError("cannot read " + path + " (" + std::string(context) +
-                            "): " + sqlite3_errmsg(db));
-  }
-  Result<Statement> Prepare(const std::string& sql) const {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-      return Fail("prepare " + sql);
-    }
-    return Statement(raw);
-  }
-};
-
-Result<std::unique_ptr<SqliteSnapshot>> SqliteSnapshot::Open(const std::string& path) {
-  if (!std::filesystem::is_regular_file(path)) {
-    return UnavailableError("no SQLite database at " + path);
-  }
-  auto handle = std::make_unique<Handle>();
-  handle->path = path;
-  if (sqlite3_open_v2(path.c_str(), &handle->db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    return handle->Fail("open");
-  }
-  sqlite3_busy_timeout(handle->db, 5000);
-  // One read transaction for the whole copy: a consistent snapshot (WAL lets the writer go on).
-  if (sqlite3_exec(handle->db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return handle->Fail("begin");
-  }
-  auto stmt = handle->Prepare(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('outbox', 'inbox') "
-      "AND name NOT LIKE 'sqlite_%' ORDER BY name");
-  if (!stmt) return std::move(stmt).error();
-  std::vector<std::string> collections;
-  int rc;
-  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-    collections.emplace_back(Text(stmt->get(), 0));
-  }
-  if (rc != SQLITE_DONE) return handle->Fail("list tables");
-  auto shopflow = handle->Prepare(
-      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('outbox', 'inbox')");
-  if (!shopflow) return std::move(shopflow).error();
-  if (sqlite3_step(shopflow->get()) != SQLITE_ROW || sqlite3_column_int(shopflow->get(), 0) != 2) {
-    return UnavailableError(path + " is not a shopflow database (no outbox and inbox tables)");
-  }
-  return std::unique_ptr<SqliteSnapshot>(
-      new SqliteSnapshot(std::move(handle), std::move(collections)));
-}
-
-SqliteSnapshot::SqliteSnapshot(std::unique_ptr<Handle> handle, std::vector<std::string> collections)
-    : handle_(std::move(handle)), collections_(std::move(collections)) {}
-
-SqliteSnapshot::~SqliteSnapshot() = default;
-
-Result<std::vector<SqliteSnapshot::Document>> SqliteSnapshot::Documents(
-    const std::string& collection, const std::string& after, int64_t limit) {
-  // Names come from sqlite_master; SqliteStore allows only [A-Za-z0-9_]+, so quoting is safe,
-  // and anything else is refused rather than interpolated.
-  for (const char c : collection) {
-    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '_') {
-      return UnavailableError("unexpected table name '" + collection + "' in " + handle_->path);
-    }
-  }
-  auto stmt = handle_->Prepare("SELECT id, doc FROM \"" + collection +
-                               "\" WHERE id > ? ORDER BY id LIMIT ?");
-  if (!stmt) return std::move(stmt).error();
-  Bind(stmt->get(), 1, after);
-  sqlite3_bind_int64(stmt->get(), 2, limit);
-  std::vector<Document> docs;
-  int rc;
-  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-    auto parsed = ParseJson(Text(stmt->get(), 1), kStoredDocumentLimits);
-    if (!parsed || !parsed->is_object()) {
-      return InternalError(collection + " '" + std::string(Text(stmt->get(), 0)) +
-                           "' is not a JSON object in " + handle_->path);
-    }
-    docs.push_back(Document{std::string(Text(stmt->get(), 0)), std::move(parsed->as_object())});
-  }
-  if (rc != SQLITE_DONE) return handle_->Fail("read " + collection);
-  return docs;
-}
-
-Result<std::vector<SqliteSnapshot::InboxMark>> SqliteSnapshot::Inbox(const InboxMark& after,
-                                                                     int64_t limit) {
-  auto stmt = handle_->Prepare(
-      "SELECT consumer, message_id FROM inbox WHERE (consumer, message_id) > (?, ?) "
-      "ORDER BY consumer, message_id LIMIT ?");
-  if (!stmt) return std::move(stmt).error();
-  Bind(stmt->get(), 1, after.consumer);
-  Bind(stmt->get(), 2, after.message_id);
-  sqlite3_bind_int64(stmt->get(), 3, limit);
-  std::vector<InboxMark> marks;
-  int rc;
-  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-    marks.push_back(
-        InboxMark{std::string(Text(stmt->get(), 0)), std::string(Text(stmt->get(), 1))});
-  }
-  if (rc != SQLITE_DONE) return handle_->Fail("read inbox");
-  return marks;
-}
-
-Result<std::vector<Envelope>> SqliteSnapshot::PendingOutbox() {
-  auto stmt = handle_->Prepare("SELECT seq, body FROM outbox WHERE sent_at IS NULL ORDER BY seq");
-  if (!stmt) return std::move(stmt).error();
-  std::vector<Envelope> events;
-  int rc;
-  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-    auto event = ParseEnvelope(Text(stmt->get(), 1));
-    if (!event) {
-      return InternalError("outbox row " + std::to_string(sqlite3_column_int64(stmt->get(), 0)) +
-                           " of " + handle_->path + " is unreadable: " + event.error().message);
-    }
-    events.push_back(std::move(*event));
-  }
-  if (rc != SQLITE_DONE) return handle_->Fail("read outbox");
-  return events;
-}
 
 Result<MigrationCounts> CopySnapshot(SqliteSnapshot& source, Store& target, int64_t batch) {
   batch = std::max<int64_t>(batch, 1);
@@ -196,30 +48,36 @@ Result<MigrationCounts> CopySnapshot(SqliteSnapshot& source, Store& target, int6
     }
   }
 
-  auto events = source.PendingOutbox();
-  if (!events) return std::move(events).error();
+  // What the target already waits to publish, read once before anything is appended: an event
+  // in it is skipped (a re-run must not queue it twice), every other pending event is appended.
   auto pending = target.PendingOutbox(SIZE_MAX);
   if (!pending) return std::move(pending).error();
   std::set<std::string> waiting;
   for (const auto& record : *pending) waiting.insert(record.event.metadata.message_id);
-  std::vector<const Envelope*> to_append;
-  for (const auto& event : *events) {
-    if (waiting.contains(event.metadata.message_id)) {
-      ++counts.outbox_already_pending;
-    } else {
-      to_append.push_back(&event);
-    }
-  }
-  for (size_t start = 0; start < to_append.size(); start += static_cast<size_t>(batch)) {
-    const size_t end = std::min(to_append.size(), start + static_cast<size_t>(batch));
-    auto appended = WriteAndWait(target, [&](Transaction& tx) -> Result<void> {
-      for (size_t i = start; i < end; ++i) {
-        if (auto done = tx.AppendOutbox(*to_append[i]); !done) return done;
+  int64_t after_sequence = 0;
+  for (;;) {
+    auto events = source.PendingOutbox(after_sequence, batch);
+    if (!events) return std::move(events).error();
+    if (events->empty()) break;
+    std::vector<const Envelope*> to_append;
+    for (const auto& record : *events) {
+      if (waiting.contains(record.event.metadata.message_id)) {
+        ++counts.outbox_already_pending;
+      } else {
+        to_append.push_back(&record.event);
       }
-      return Ok();
-    });
-    if (!appended) return std::move(appended).error();
-    counts.outbox_appended += static_cast<int64_t>(end - start);
+    }
+    if (!to_append.empty()) {
+      auto appended = WriteAndWait(target, [&](Transaction& tx) -> Result<void> {
+        for (const Envelope* event : to_append) {
+          if (auto done = tx.AppendOutbox(*event); !done) return done;
+        }
+        return Ok();
+      });
+      if (!appended) return std::move(appended).error();
+      counts.outbox_appended += static_cast<int64_t>(to_append.size());
+    }
+    after_sequence = events->back().sequence;
   }
 
   SqliteSnapshot::InboxMark after;
