@@ -45,6 +45,9 @@
 #include "payments/payment_routes.hpp"
 #include "payments/payment_service.hpp"
 #include "payments/payment_worker.hpp"
+#include "security/audit_trail.hpp"
+#include "security/gate.hpp"
+#include "security/security_settings.hpp"
 #include "storage/mongo/mongo_store.hpp"
 #include "storage/outbox_relay.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -88,6 +91,9 @@ struct Application::Parts {
   std::unique_ptr<monitor::DeadLetterManager> dlq;  // outlives the HTTP server
   std::unique_ptr<WebSocketHub> hub;                // outlives the server and the feed
   std::unique_ptr<monitor::LiveFeed> feed;
+  std::unique_ptr<security::Gate> gate;                          // outlives the HTTP server
+  std::unique_ptr<security::AuditTrail> audit;                   // outlives the HTTP server
+  std::vector<std::pair<std::string, std::string>> route_table;  // (method, pattern)
   std::unique_ptr<monitor::FaultInjector> faults;
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> ready{false};
@@ -130,6 +136,9 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     if (std::find(modules.begin(), modules.end(), m) == modules.end()) modules.push_back(m);
   }
   if (modules.empty()) return ValidationError("no module to run", {{"modules", "is empty"}});
+  // Secure by default (issue 8): refuse to start unprotected before anything is opened.
+  auto gate_options = security::MakeGateOptions(settings, IsLoopbackHost(settings.host));
+  if (!gate_options) return std::move(gate_options).error();
   std::sort(modules.begin(), modules.end());
   settings.modules = modules;
   auto runs = [&](std::string_view m) {
@@ -283,7 +292,15 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     } else {
       p->catalog = std::make_unique<InventoryCatalog>(*p->products);
     }
-    p->orders = std::make_unique<orders::OrderService>(*p->store, *p->catalog, clock);
+    // Card numbers are tokenized at intake by the gateway's pure tokenization (issue 8): only
+    // the token, brand and last four digits are stored and published.
+    orders::CardTokenizer tokenizer = [](std::string_view number) {
+      const payments::CardToken card = payments::TokenizeCard(number);
+      return json::object{
+          {"cardToken", card.token}, {"cardLast4", card.last4}, {"cardBrand", card.brand}};
+    };
+    p->orders =
+        std::make_unique<orders::OrderService>(*p->store, *p->catalog, clock, std::move(tokenizer));
     p->order_events =
         std::make_unique<orders::OrderEventHandler>(*p->store, clock, catalog_replica);
     add_routes(orders::OrderRoutes(*p->orders));
@@ -402,6 +419,13 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
                                                 p->health_monitor->DocumentFunction(), clock,
                                                 feed_options);
   p->events->AddObserver(p->feed.get());
+  // With modules in other processes, the stream also shows their traffic, read from a tap on the
+  // broker while a dashboard is connected (AmqpEventBus::SetTap).
+  auto* amqp_bus = dynamic_cast<AmqpEventBus*>(p->bus.get());
+  if (amqp_bus && modules.size() < kModules.size()) {
+    WebSocketHub* hub = p->hub.get();
+    amqp_bus->SetTap(p->feed.get(), [hub] { return hub->client_count() > 0; });
+  }
 
   std::vector<Route> routes = p->health_monitor->Routes();
   for (auto& r : monitor::MessageRoutes(*p->queries)) routes.push_back(std::move(r));
@@ -411,12 +435,34 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   for (auto& r : p->faults->Routes()) routes.push_back(std::move(r));
   for (auto& r : module_routes) routes.push_back(std::move(r));
 
+  // Issue 8: who may call what (src/security/policy.cpp), checked after routing by the gate;
+  // privileged actions are audited.
+  p->gate = std::make_unique<security::Gate>(std::move(*gate_options), clock);
+  p->audit = std::make_unique<security::AuditTrail>(*p->store, clock);
+  for (auto& r : security::SecurityRoutes(*p->gate, *p->audit)) routes.push_back(std::move(r));
+  routes = security::AnnotateHealth(p->audit->Wrap(std::move(routes)), p->gate->enabled());
+  for (const auto& r : routes) p->route_table.emplace_back(r.method, r.pattern);
+  p->route_table.emplace_back("GET", "/ws");
+  if (!p->gate->enabled()) {
+    spdlog::warn(
+        "*** AUTHENTICATION IS OFF: every caller is an admin. Development only, on {} "
+        "(set SHOPFLOW_AUTH=on and SHOPFLOW_JWT_SECRET to turn it on) ***",
+        settings.host);
+  }
+
   HttpServerOptions http_options;
   http_options.host = settings.host;
   http_options.port = settings.port;
   http_options.threads = settings.http_threads;
   http_options.max_body_bytes = settings.max_body_bytes;
   http_options.read_timeout = settings.read_timeout;
+  http_options.idle_timeout = settings.idle_timeout;
+  http_options.max_connections = settings.max_connections;
+  http_options.max_header_count = settings.max_header_count;
+  security::Gate* gate = p->gate.get();
+  http_options.guard = [gate](ApiRequest& request, std::string_view route) {
+    return gate->Check(request, route);
+  };
   monitor::SystemMetrics* metrics = p->metrics.get();
   http_options.on_request = [metrics](const HttpRequestRecord& r) {
     metrics->RecordHttpRequest(r.method, r.route, r.status, r.duration_seconds);
@@ -430,13 +476,6 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
 
 Result<int> Application::Start() {
   auto& p = *parts_;
-  // With modules in other processes, the stream also shows their traffic, read from a tap on the
-  // broker while a dashboard is connected (AmqpEventBus::SetTap).
-  auto* amqp_bus = dynamic_cast<AmqpEventBus*>(p->bus.get());
-  if (amqp_bus && modules.size() < kModules.size()) {
-    WebSocketHub* hub = p->hub.get();
-    amqp_bus->SetTap(p->feed.get(), [hub] { return hub->client_count() > 0; });
-  }
   if (p.started) return p.port;
   p.logger->Start();
   if (auto bus = p.bus->Start(); !bus) {
@@ -514,5 +553,8 @@ int Application::port() const { return parts_->port; }
 EventBus& Application::bus() { return *parts_->bus; }
 ObservedEventBus& Application::events() { return *parts_->events; }
 Store& Application::store() { return *parts_->store; }
+const std::vector<std::pair<std::string, std::string>>& Application::routes() const {
+  return parts_->route_table;
+}
 
 }  // namespace shopflow

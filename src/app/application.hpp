@@ -3,6 +3,9 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
@@ -45,6 +48,9 @@ class Application {
   /// The transport underneath (InMemoryEventBus or AmqpEventBus).
   EventBus& bus();
   Store& store();
+  /// Every (method, pattern) the HTTP server routes, for tests that check the security policy
+  /// table covers them all.
+  const std::vector<std::pair<std::string, std::string>>& routes() const;
 
  private:
   struct Parts;

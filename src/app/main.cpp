@@ -10,6 +10,7 @@
 #include "app/settings_loader.hpp"
 #include "core/json.hpp"
 #include "events/topology.hpp"
+#include "security/jwt.hpp"
 #include "transport/amqp/definitions.hpp"
 
 namespace {
@@ -27,6 +28,7 @@ int Serve(shopflow::Settings settings) {
   auto app = shopflow::Application::Create(settings);
   if (!app) {
     spdlog::error("start-up failed: {}", app.error().message);
+    for (const auto& d : app.error().details) spdlog::error("  {}: {}", d.field, d.issue);
     return 1;
   }
   auto port = (*app)->Start();
@@ -78,6 +80,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   export_cmd->add_option("--config", config_path, "JSON config file (retry policy)");
 
+  auto* token_cmd = cli.add_subcommand(
+      "token", "Mint a bearer token (HS256 JWT) signed with SHOPFLOW_JWT_SECRET; prints it only");
+  std::string token_role;
+  std::string token_sub;
+  std::string token_ttl = "1h";
+  token_cmd->add_option("--role", token_role, "customer, operator or admin")
+      ->required()
+      ->check(CLI::IsMember({"customer", "operator", "admin"}));
+  token_cmd->add_option("--sub", token_sub, "The subject: a customer id or a person's name")
+      ->required();
+  token_cmd->add_option("--ttl", token_ttl, "Lifetime: 45s, 30m, 1h, 7d")->capture_default_str();
+  token_cmd->add_option("--config", config_path, "JSON config file (JWT settings)");
+
   auto* migrate_cmd = cli.add_subcommand(
       "migrate", "Copy a SQLite data directory (documents, pending outbox, inbox) into MongoDB");
   std::string migrate_from;
@@ -102,6 +117,32 @@ int main(int argc, char** argv) {
     for (const auto& d : settings.error().details)
       std::cerr << "  " << d.field << " " << d.issue << "\n";
     return 2;
+  }
+  if (token_cmd->parsed()) {
+    const auto ttl = shopflow::security::ParseTtl(token_ttl);
+    if (!ttl) {
+      std::cerr << "shopflow: --ttl must be a positive duration such as 45s, 30m, 1h or 7d\n";
+      return 2;
+    }
+    if (token_sub.empty() || token_sub.size() > 128) {
+      std::cerr << "shopflow: --sub must have 1 to 128 characters\n";
+      return 2;
+    }
+    shopflow::security::JwtOptions jwt;
+    jwt.secret = settings->jwt_secret;
+    jwt.issuer = settings->jwt_issuer;
+    jwt.audience = settings->jwt_audience;
+    if (jwt.secret.size() < shopflow::security::JwtOptions::kMinSecretBytes) {
+      std::cerr << "shopflow: set SHOPFLOW_JWT_SECRET (or SHOPFLOW_JWT_SECRET_FILE) to the "
+                   "server's secret, at least 32 bytes\n";
+      return 2;
+    }
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    std::cout << shopflow::security::SignJwt(
+                     {token_sub, *shopflow::security::ParseRole(token_role), now, now + *ttl}, jwt)
+              << std::endl;
+    return 0;
   }
   if (export_cmd->parsed()) {
     shopflow::RetryPolicy retry;

@@ -69,6 +69,21 @@ std::function<bool(Settings&, std::string_view)> MillisSetter(
   };
 }
 
+// A non-negative decimal number (or exactly `special`, e.g. -1 for "unlimited").
+std::function<bool(Settings&, std::string_view)> RateSetter(double Settings::*member, int special) {
+  return [=](Settings& s, std::string_view text) {
+    if (auto i = ToInt(text); i && *i == special) {
+      s.*member = special;
+      return true;
+    }
+    double v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size() || !(v >= 0) || v > 1e6) return false;
+    s.*member = v;
+    return true;
+  };
+}
+
 std::function<bool(Settings&, std::string_view)> StringSetter(std::string Settings::*member) {
   return [=](Settings& s, std::string_view text) {
     s.*member = std::string(text);
@@ -83,6 +98,31 @@ const std::vector<Field>& Fields() {
       {"maxBodyBytes", "SHOPFLOW_MAX_BODY_BYTES", IntSetter(&Settings::max_body_bytes, 1, 1 << 30)},
       {"readTimeoutMs", "SHOPFLOW_READ_TIMEOUT_MS", MillisSetter(&Settings::read_timeout)},
       {"httpThreads", "SHOPFLOW_HTTP_THREADS", IntSetter(&Settings::http_threads, 1, 64)},
+      {"idleTimeoutMs", "SHOPFLOW_IDLE_TIMEOUT_MS", MillisSetter(&Settings::idle_timeout)},
+      {"maxConnections", "SHOPFLOW_MAX_CONNECTIONS",
+       IntSetter(&Settings::max_connections, 0, 1'000'000)},
+      {"maxHeaderCount", "SHOPFLOW_MAX_HEADER_COUNT",
+       IntSetter(&Settings::max_header_count, 1, 10'000)},
+      {"auth", "SHOPFLOW_AUTH",
+       [](Settings& s, std::string_view text) {
+         if (text != "auto" && text != "on" && text != "off") return false;
+         s.auth = std::string(text);
+         return true;
+       }},
+      {"jwtSecret", "SHOPFLOW_JWT_SECRET", StringSetter(&Settings::jwt_secret)},
+      {"jwtSecretFile", "SHOPFLOW_JWT_SECRET_FILE", StringSetter(&Settings::jwt_secret_file)},
+      {"jwtIssuer", "SHOPFLOW_JWT_ISSUER", StringSetter(&Settings::jwt_issuer)},
+      {"jwtAudience", "SHOPFLOW_JWT_AUDIENCE", StringSetter(&Settings::jwt_audience)},
+      {"jwtLeewayS", "SHOPFLOW_JWT_LEEWAY_S",
+       [](Settings& s, std::string_view text) {
+         auto v = ToInt(text);
+         if (!v || *v < 0 || *v > 600) return false;
+         s.jwt_leeway = std::chrono::seconds(*v);
+         return true;
+       }},
+      {"apiKeysFile", "SHOPFLOW_API_KEYS_FILE", StringSetter(&Settings::api_keys_file)},
+      {"rateLimitRps", "SHOPFLOW_RATE_LIMIT_RPS", RateSetter(&Settings::rate_limit_rps, -1)},
+      {"rateLimitBurst", "SHOPFLOW_RATE_LIMIT_BURST", RateSetter(&Settings::rate_limit_burst, 0)},
       {"dataDir", "SHOPFLOW_DATA_DIR", StringSetter(&Settings::data_dir)},
       {"rabbitmqUrl", "RABBITMQ_URL", StringSetter(&Settings::rabbitmq_url)},
       {"mongodbUrl", "MONGODB_URL", StringSetter(&Settings::mongodb_url)},
@@ -95,6 +135,8 @@ const std::vector<Field>& Fields() {
        IntSetter(&Settings::retry_max_attempts, 1, 20)},
       {"retryInitialDelayMs", "SHOPFLOW_RETRY_INITIAL_DELAY_MS",
        MillisSetter(&Settings::retry_initial_delay)},
+      {"consumerThreads", "SHOPFLOW_CONSUMER_THREADS",
+       IntSetter(&Settings::consumer_threads, 1, 64)},
       {"gatewayLatencyMs", "SHOPFLOW_GATEWAY_LATENCY_MS", MillisSetter(&Settings::gateway_latency)},
       {"autoConfirmMs", "SHOPFLOW_AUTO_CONFIRM_MS", MillisSetter(&Settings::auto_confirm_delay)},
       {"smtpUrl", "SMTP_URL", StringSetter(&Settings::smtp_url)},
@@ -135,8 +177,6 @@ std::string ScalarText(const json::value& v) {
       joined += ScalarText(item);
     }
     return joined;
-      {"consumerThreads", "SHOPFLOW_CONSUMER_THREADS",
-       IntSetter(&Settings::consumer_threads, 1, 64)},
   }
   return ToJsonText(v);
 }
@@ -173,6 +213,18 @@ Result<Settings> LoadSettings(const std::string& config_path, const EnvLookup& e
     }
   }
   if (!problems.empty()) return ValidationError("invalid settings", std::move(problems));
+  if (!settings.jwt_secret_file.empty()) {
+    // A file (a Docker or systemd secret) keeps the secret out of the environment and `ps`.
+    std::ifstream in(settings.jwt_secret_file);
+    if (!in) {
+      return ValidationError("cannot read SHOPFLOW_JWT_SECRET_FILE " + settings.jwt_secret_file);
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string secret = text.str();
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    settings.jwt_secret = std::move(secret);
+  }
   return settings;
 }
 

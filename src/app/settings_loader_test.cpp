@@ -50,5 +50,33 @@ TEST(LoadSettings, RejectsTyposAndBadValues) {
   EXPECT_FALSE(LoadSettings("/nonexistent/file.json", FakeEnv({})));
 }
 
+TEST(LoadSettings, SecuritySettings) {
+  const std::string secret_file = ::testing::TempDir() + "shopflow_jwt_secret_test";
+  std::ofstream(secret_file) << "a-secret-from-a-file-of-at-least-32-bytes\n";
+  auto s = LoadSettings("", FakeEnv({{"SHOPFLOW_AUTH", "on"},
+                                     {"SHOPFLOW_JWT_SECRET_FILE", secret_file},
+                                     {"SHOPFLOW_RATE_LIMIT_RPS", "2.5"},
+                                     {"SHOPFLOW_RATE_LIMIT_BURST", "10"},
+                                     {"SHOPFLOW_MAX_CONNECTIONS", "50"}}));
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->auth, "on");
+  EXPECT_EQ(s->jwt_secret, "a-secret-from-a-file-of-at-least-32-bytes");  // newline trimmed
+  EXPECT_EQ(s->rate_limit_rps, 2.5);
+  EXPECT_EQ(s->rate_limit_burst, 10);
+  EXPECT_EQ(s->max_connections, 50u);
+  auto unlimited = LoadSettings("", FakeEnv({{"SHOPFLOW_RATE_LIMIT_RPS", "-1"}}));
+  ASSERT_TRUE(unlimited);
+  EXPECT_EQ(unlimited->rate_limit_rps, -1);
+
+  auto bad = LoadSettings("", FakeEnv({{"SHOPFLOW_AUTH", "maybe"},
+                                       {"SHOPFLOW_RATE_LIMIT_RPS", "-2"},
+                                       {"SHOPFLOW_JWT_LEEWAY_S", "3600"}}));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().details.size(), 3u);
+  auto missing = LoadSettings("", FakeEnv({{"SHOPFLOW_JWT_SECRET_FILE", "/nonexistent/secret"}}));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message.find("a-secret"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace shopflow

@@ -61,6 +61,7 @@ RequestContext ContextOf(const ApiRequest& request) {
   RequestContext context;
   context.correlation_id = request.correlation_id;
   context.idempotency_key = std::string(request.Header("idempotency-key").value_or(""));
+  context.principal = request.principal;
   return context;
 }
 

@@ -25,6 +25,7 @@ struct ApiRequest {
   std::string body;
   std::string correlation_id;  // X-Correlation-Id, generated when absent
   std::string client_address;
+  Principal principal;  // set by the server's guard (src/security) before the handler runs
 
   /// The value of a ":name" path segment ("" if the route has none).
   std::string_view Param(std::string_view name) const;

@@ -1,19 +1,49 @@
 #include "core/json.hpp"
 
 #include <algorithm>
+#include <boost/json/error.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
 namespace shopflow {
 
+namespace {
+// Recursion is bounded by max_depth, which the parser enforced already.
+bool WithinArrayLimit(const json::value& value, size_t max_length) {
+  if (value.is_array()) {
+    const auto& array = value.get_array();
+    if (array.size() > max_length) return false;
+    for (const auto& item : array) {
+      if (!WithinArrayLimit(item, max_length)) return false;
+    }
+  } else if (value.is_object()) {
+    for (const auto& kv : value.get_object()) {
+      if (!WithinArrayLimit(kv.value(), max_length)) return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
 Result<json::value> ParseJson(std::string_view text, JsonLimits limits) {
   boost::system::error_code ec;
   json::parse_options options;
   options.max_depth = limits.max_depth;
   json::value value = json::parse(text, ec, {}, options);
+  if (ec == json::error::too_deep) {
+    return Error{ErrorCode::kMalformedJson,
+                 "JSON is nested deeper than " + std::to_string(limits.max_depth) + " levels",
+                 {}};
+  }
   if (ec)
     return Error{ErrorCode::kMalformedJson, "request body is not valid JSON: " + ec.message(), {}};
+  if (!WithinArrayLimit(value, limits.max_array_length)) {
+    return Error{
+        ErrorCode::kPayloadTooLarge,
+        "JSON array has more than " + std::to_string(limits.max_array_length) + " elements",
+        {}};
+  }
   return value;
 }
 

@@ -17,10 +17,14 @@ namespace json = boost::json;
 
 /// Limits applied to every parsed document (security: bounded depth and size).
 struct JsonLimits {
-  size_t max_depth = 32;
+  size_t max_depth = 32;  // deeper → kMalformedJson (400) naming the limit
+  /// Elements of any one array; longer → kPayloadTooLarge (413). No endpoint takes more than a
+  /// few hundred items; the bound keeps a small body from becoming a large allocation.
+  size_t max_array_length = 10'000;
 };
 
-/// Parses text into a JSON value; malformed text → kMalformedJson with the parser's reason.
+/// Parses text into a JSON value; malformed text → kMalformedJson with the parser's reason;
+/// limits as above.
 Result<json::value> ParseJson(std::string_view text, JsonLimits limits = {});
 /// Serializes compactly; doubles in their shortest round-trip form ("19.99", not "1.999E1").
 std::string ToJsonText(const json::value& value);

@@ -58,6 +58,27 @@ TEST(BodyReader, ReadsValidFieldsAndNestedPaths) {
   EXPECT_EQ(r.details()[0].field, "items[0].productId");
 }
 
+TEST(ParseJson, BoundsDepthAndArrayLength) {
+  std::string deep(33, '[');
+  deep += std::string(33, ']');
+  auto too_deep = ParseJson(deep);
+  ASSERT_FALSE(too_deep);
+  EXPECT_EQ(too_deep.error().code, ErrorCode::kMalformedJson);
+  EXPECT_EQ(too_deep.error().message, "JSON is nested deeper than 32 levels");
+  EXPECT_TRUE(ParseJson(std::string(32, '[') + std::string(32, ']')));
+
+  auto array_of = [](size_t n) {
+    std::string text = R"({"a":{"b":[)";
+    for (size_t i = 0; i < n; ++i) text += i ? ",1" : "1";
+    return text + "]}}";
+  };
+  EXPECT_TRUE(ParseJson(array_of(10'000)));
+  auto too_long = ParseJson(array_of(10'001));
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().code, ErrorCode::kPayloadTooLarge);
+  EXPECT_FALSE(ParseJson(array_of(3), JsonLimits{.max_depth = 32, .max_array_length = 2}));
+}
+
 TEST(BodyReader, RejectsBlankAndOverlongStrings) {
   auto body = Obj(R"({"a": "  ", "b": "xxxxxxxxxxx"})");
   BodyReader r(body);

@@ -15,6 +15,22 @@ struct Settings {
   size_t max_body_bytes = 1 << 20;                // SHOPFLOW_MAX_BODY_BYTES
   std::chrono::milliseconds read_timeout{30000};  // SHOPFLOW_READ_TIMEOUT_MS
   int http_threads = 1;                           // SHOPFLOW_HTTP_THREADS
+  std::chrono::milliseconds idle_timeout{60000};  // SHOPFLOW_IDLE_TIMEOUT_MS (keep-alive wait)
+  size_t max_connections = 10000;                 // SHOPFLOW_MAX_CONNECTIONS (0: no limit)
+  size_t max_header_count = 100;                  // SHOPFLOW_MAX_HEADER_COUNT
+
+  // Security (issue 8; README "Security").
+  std::string auth = "auto";    // SHOPFLOW_AUTH: auto (on unless the host is loopback), on, off
+  std::string jwt_secret;       // SHOPFLOW_JWT_SECRET (or SHOPFLOW_JWT_SECRET_FILE), >= 32 bytes
+  std::string jwt_secret_file;  // SHOPFLOW_JWT_SECRET_FILE: read at load time into jwt_secret
+  std::string jwt_issuer = "shopflow";        // SHOPFLOW_JWT_ISSUER
+  std::string jwt_audience = "shopflow-api";  // SHOPFLOW_JWT_AUDIENCE
+  std::chrono::seconds jwt_leeway{30};        // SHOPFLOW_JWT_LEEWAY_S (clock skew tolerated)
+  std::string api_keys_file;                  // SHOPFLOW_API_KEYS_FILE (lines `role name key`)
+  /// Requests per second per client: 0 = auto (100 with authentication on, unlimited off),
+  /// -1 = unlimited.
+  double rate_limit_rps = 0;    // SHOPFLOW_RATE_LIMIT_RPS
+  double rate_limit_burst = 0;  // SHOPFLOW_RATE_LIMIT_BURST (0: twice the rate)
 
   // Storage and transport
   std::string data_dir = "./data";  // SHOPFLOW_DATA_DIR
@@ -27,6 +43,10 @@ struct Settings {
   // Retry policy of consumers.
   int retry_max_attempts = 5;                           // SHOPFLOW_RETRY_MAX_ATTEMPTS
   std::chrono::milliseconds retry_initial_delay{1000};  // SHOPFLOW_RETRY_INITIAL_DELAY_MS
+  /// Handler threads per module queue (competing consumers; with RabbitMQ each has its own
+  /// connection). The store groups their writes into shared commits, so more threads mean
+  /// fewer commits per event; handlers are idempotent and order-independent per order.
+  int consumer_threads = 4;  // SHOPFLOW_CONSUMER_THREADS
 
   // Payments: the simulated gateway.
   std::chrono::milliseconds gateway_latency{0};  // SHOPFLOW_GATEWAY_LATENCY_MS
@@ -43,10 +63,6 @@ struct Settings {
   std::string templates_dir;  // SHOPFLOW_TEMPLATES_DIR (empty: the built-in templates)
 
   // Monitoring.
-  /// Handler threads per module queue (competing consumers; with RabbitMQ each has its own
-  /// connection). The store groups their writes into shared commits, so more threads mean
-  /// fewer commits per event; handlers are idempotent and order-independent per order.
-  int consumer_threads = 4;  // SHOPFLOW_CONSUMER_THREADS
   int64_t messages_max_count = 100'000;            // SHOPFLOW_MESSAGES_MAX (event log rows kept)
   std::chrono::seconds messages_max_age{86400};   // SHOPFLOW_MESSAGES_MAX_AGE_S
   int64_t dlq_alert_threshold = 10;               // SHOPFLOW_DLQ_ALERT_THRESHOLD (dead letters)

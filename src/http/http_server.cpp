@@ -92,6 +92,26 @@ std::optional<Error> CheckWebSocketHandshake(const WireRequest& request) {
   return std::nullopt;
 }
 
+std::string Lower(std::string_view text);
+
+// What the guard sees of an upgrade request: method, path, query (the WebSocket credential may
+// come as ?access_token=), headers and the peer's address are filled in.
+ApiRequest UpgradeAsApiRequest(const WireRequest& request, const std::string& correlation_id,
+                               const std::string& client_address) {
+  ApiRequest api;
+  api.method = std::string(request.method_string());
+  api.client_address = client_address;
+  api.correlation_id = correlation_id;
+  for (const auto& field : request) {
+    api.headers.emplace_back(Lower(field.name_string()), std::string(field.value()));
+  }
+  if (auto parsed = ParseRequestTarget(request.target())) {
+    api.path = std::move(parsed->path);
+    api.query = std::move(parsed->query);
+  }
+  return api;
+}
+
 // The completion handler of every co_spawn: an escaped exception is logged, never dropped
 // (ARCHITECTURE.md principle 4: no bare `detached`).
 auto LogFailure(const char* what) {
@@ -238,6 +258,11 @@ class HttpServer::Runtime {
   const WebSocketEndpoint* WebSocketFor(const WireRequest& request) const;
   /// Reports an answer to options_.on_request, shielding the server from it.
   void Record(const HttpRequestRecord& record) const;
+  /// Runs options_.guard: nullopt to proceed, or the answer to send instead.
+  std::optional<ApiResponse> Guard(ApiRequest& request, std::string_view route) const;
+  std::optional<ApiResponse> Guard(ApiRequest&& request, std::string_view route) const {
+    return Guard(request, route);
+  }
   void RunIo();
   void Unregister(uint64_t id);
   // Strong references to the live sessions, taken under the lock but returned so that the
@@ -270,12 +295,13 @@ class HttpServer::Runtime {
 /// One TCP connection: a coroutine on its own strand reading requests one after the other.
 class HttpServer::Runtime::Session {
  public:
-  Session(Runtime& runtime, tcp::socket socket, uint64_t id)
+  Session(Runtime& runtime, tcp::socket socket, uint64_t id, bool over_capacity)
       : runtime_(runtime),
         options_(runtime.options_),
         stream_(std::move(socket)),
         executor_(stream_.get_executor()),
-        id_(id) {
+        id_(id),
+        over_capacity_(over_capacity) {
     beast::error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) client_address_ = remote.address().to_string();
@@ -308,6 +334,10 @@ class HttpServer::Runtime::Session {
   asio::awaitable<beast::error_code> ReadRequest(RequestParser& parser);
   asio::awaitable<void> RejectAndClose(const beast::error_code& ec, RequestParser& parser,
                                        SteadyTime started);
+  /// Answers `answer` with "Connection: close", records it, and closes (lingering).
+  asio::awaitable<void> SendAndClose(ApiResponse answer, unsigned version,
+                                     std::string correlation_id, std::string method,
+                                     SteadyTime started);
   asio::awaitable<WireResponse> Answer(WireRequest& request, std::string& route);
   /// Hands the connection to the endpoint's hub, or answers why not and closes.
   asio::awaitable<void> Upgrade(const WebSocketEndpoint& endpoint, WireRequest& request,
@@ -322,6 +352,8 @@ class HttpServer::Runtime::Session {
   beast::flat_buffer buffer_;
   std::string client_address_;
   const uint64_t id_;
+  // Accepted beyond HttpServerOptions::max_connections: answered 503 at once and closed.
+  const bool over_capacity_;
   bool idle_ = false;  // only touched on the strand
   // Set on the strand before the stream is moved to a hub; read by ForceClose only once no
   // I/O thread runs.
@@ -329,6 +361,18 @@ class HttpServer::Runtime::Session {
 };
 
 asio::awaitable<void> HttpServer::Runtime::Session::Serve() {
+  if (over_capacity_) {
+    // Cheap and immediate: nothing of the request is read, so a flood of connections cannot
+    // make the server do more than write one short answer per connection.
+    spdlog::warn("http: refusing a connection from {}: {} connections open", client_address_,
+                 options_.max_connections);
+    // Arguments are named first: GCC 12 mishandles temporaries in a co_await expression.
+    ApiResponse answer = ErrorResponse(UnavailableError("too many connections; retry later"));
+    std::string correlation_id = NewId();
+    co_await SendAndClose(std::move(answer), 11, std::move(correlation_id), "",
+                          std::chrono::steady_clock::now());
+    co_return;
+  }
   for (bool first = true;; first = false) {
     // Pipelined bytes may already hold the next request; otherwise wait for it, idle.
     if (buffer_.size() == 0) {
@@ -352,6 +396,20 @@ asio::awaitable<void> HttpServer::Runtime::Session::Serve() {
     }
 
     WireRequest& request = parser.get();
+    if (options_.max_header_count > 0 &&
+        static_cast<size_t>(std::distance(request.begin(), request.end())) >
+            options_.max_header_count) {
+      const std::string_view given = request["X-Correlation-Id"];
+      std::string correlation_id = IsAcceptableCorrelationId(given) ? std::string(given) : NewId();
+      std::string method(request.method_string());
+      ApiResponse answer = ErrorResponse(Error{
+          ErrorCode::kPayloadTooLarge,
+          "request has more than " + std::to_string(options_.max_header_count) + " header fields",
+          {}});
+      co_await SendAndClose(std::move(answer), request.version(), std::move(correlation_id),
+                            std::move(method), started);
+      co_return;
+    }
     if (const WebSocketEndpoint* endpoint = runtime_.WebSocketFor(request)) {
       co_await Upgrade(*endpoint, request, started);
       co_return;
@@ -453,15 +511,25 @@ asio::awaitable<void> HttpServer::Runtime::Session::RejectAndClose(const beast::
     if (IsAcceptableCorrelationId(given)) correlation_id = std::string(given);
   }
   if (correlation_id.empty()) correlation_id = NewId();
+  // The request line is stored as soon as it is parsed (before a limit on the headers or the
+  // body can fail); it is empty when the request line itself was the problem.
+  ApiResponse answer = ErrorResponse(*error);
+  std::string method(parser.get().method_string());
+  co_await SendAndClose(std::move(answer), version, std::move(correlation_id), std::move(method),
+                        started);
+}
 
-  WireResponse response = ToWire(ErrorResponse(*error), version, correlation_id, false);
+asio::awaitable<void> HttpServer::Runtime::Session::SendAndClose(ApiResponse answer,
+                                                                 unsigned version,
+                                                                 std::string correlation_id,
+                                                                 std::string method,
+                                                                 SteadyTime started) {
+  WireResponse response = ToWire(std::move(answer), version, correlation_id, false);
   response.keep_alive(false);
   stream_.expires_after(options_.read_timeout);
   auto [write_ec, written] = co_await bhttp::async_write(stream_, response, kAsTuple);
   HttpRequestRecord record;
-  // The request line is stored as soon as it is parsed (before a limit on the headers or the
-  // body can fail); it is empty when the request line itself was the problem.
-  record.method = std::string(parser.get().method_string());
+  record.method = std::move(method);
   record.route = kUnmatchedRoute;
   record.status = static_cast<int>(response.result_int());
   record.response_bytes = written;
@@ -481,25 +549,26 @@ asio::awaitable<void> HttpServer::Runtime::Session::Upgrade(const WebSocketEndpo
   record.method = std::string(request.method_string());
   record.route = endpoint.path;
 
-  std::optional<Error> refusal;
+  const std::string_view given_id = request["X-Correlation-Id"];
+  const std::string correlation_id =
+      IsAcceptableCorrelationId(given_id) ? std::string(given_id) : NewId();
+  std::optional<ApiResponse> refusal;
   if (runtime_.stopping_) {
-    refusal = UnavailableError("the server is shutting down");
+    refusal = ErrorResponse(UnavailableError("the server is shutting down"));
   } else if (auto problem = CheckWebSocketHandshake(request)) {
-    refusal = std::move(problem);
-  } else {
-    refusal = endpoint.hub->Admit();
+    refusal = ErrorResponse(*problem);
+    refusal->headers.emplace_back("Sec-WebSocket-Version", "13");
+  } else if (auto denied = runtime_.Guard(
+                 UpgradeAsApiRequest(request, correlation_id, client_address_), endpoint.path)) {
+    refusal = std::move(denied);  // before Admit: an anonymous client learns nothing more
+  } else if (auto full = endpoint.hub->Admit()) {
+    refusal = ErrorResponse(*full);
   }
 
   if (refusal) {
     spdlog::info("http: refusing a WebSocket upgrade from {}: {}", client_address_,
-                 refusal->message);
-    const std::string_view given_id = request["X-Correlation-Id"];
-    const std::string correlation_id =
-        IsAcceptableCorrelationId(given_id) ? std::string(given_id) : NewId();
-    ApiResponse answer = ErrorResponse(*refusal);
-    if (refusal->code == ErrorCode::kValidationFailed) {
-      answer.headers.emplace_back("Sec-WebSocket-Version", "13");
-    }
+                 refusal->status);
+    ApiResponse answer = std::move(*refusal);
     WireResponse response = ToWire(std::move(answer), request.version(), correlation_id, false);
     response.keep_alive(false);
     stream_.expires_after(options_.read_timeout);
@@ -544,9 +613,9 @@ asio::awaitable<WireResponse> HttpServer::Runtime::Session::Answer(WireRequest& 
 
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
-  spdlog::debug("http: {} {} -> {} in {} us [correlationId={}]", api.method,
-                std::string_view(request.target()), answer.status, elapsed.count(),
-                api.correlation_id);
+  // The path only: a query string may carry a credential (access_token), never logged.
+  spdlog::debug("http: {} {} -> {} in {} us [correlationId={}]", api.method, api.path,
+                answer.status, elapsed.count(), api.correlation_id);
   co_return ToWire(std::move(answer), request.version(), api.correlation_id, api.method == "HEAD");
 }
 
@@ -605,6 +674,8 @@ asio::awaitable<ApiResponse> HttpServer::Runtime::Dispatch(ApiRequest& request,
       break;
   }
 
+  if (auto refusal = Guard(request, route)) co_return std::move(*refusal);
+
   // Exceptions are bugs (principle 5): log them with the context needed to find the bug, and
   // answer a generic 500 that leaks nothing of the exception's text.
   std::optional<ApiResponse> answer;
@@ -636,7 +707,12 @@ asio::awaitable<void> HttpServer::Runtime::Accept() {
       continue;
     }
     const uint64_t id = next_session_id_++;
-    auto session = std::make_shared<Session>(*this, std::move(socket), id);
+    bool over_capacity = false;
+    {
+      std::lock_guard lock(mutex_);
+      over_capacity = options_.max_connections > 0 && sessions_.size() >= options_.max_connections;
+    }
+    auto session = std::make_shared<Session>(*this, std::move(socket), id, over_capacity);
     {
       std::lock_guard lock(mutex_);
       sessions_.emplace(id, session);
@@ -683,6 +759,21 @@ const HttpServer::Runtime::WebSocketEndpoint* HttpServer::Runtime::WebSocketFor(
     if (endpoint.path == *match.pattern) return &endpoint;
   }
   return nullptr;
+}
+
+std::optional<ApiResponse> HttpServer::Runtime::Guard(ApiRequest& request,
+                                                      std::string_view route) const {
+  if (!options_.guard) return std::nullopt;
+  try {
+    return options_.guard(request, route);
+  } catch (const std::exception& e) {
+    spdlog::error("http: the guard threw on {} {}: {} [correlationId={}]", request.method, route,
+                  e.what(), request.correlation_id);
+  } catch (...) {
+    spdlog::error("http: the guard threw a non-standard exception [correlationId={}]",
+                  request.correlation_id);
+  }
+  return ErrorResponse(InternalError("internal server error"));
 }
 
 void HttpServer::Runtime::Record(const HttpRequestRecord& record) const {

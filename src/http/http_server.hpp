@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/api.hpp"
@@ -57,6 +59,18 @@ struct HttpServerOptions {
   /// exception it throws is logged and ignored. Requests whose peer left or timed out before
   /// an answer was due are not reported. May be empty.
   std::function<void(const HttpRequestRecord&)> on_request;
+  /// Runs after routing and before the handler, for every request a route or the fallback will
+  /// answer and for every WebSocket upgrade (`route`: the matched pattern, "fallback", or the
+  /// WebSocket path): authentication, authorization and rate limiting (src/security). It may
+  /// set request.principal; returning an answer sends that instead of calling the handler (or
+  /// instead of upgrading). Called on the connection's strand; must be quick, non-blocking and
+  /// thread-safe. An exception it throws becomes a 500. May be empty (everything allowed).
+  std::function<std::optional<ApiResponse>(ApiRequest& request, std::string_view route)> guard;
+  /// Connections open at once (WebSocket clients included). Beyond it a new connection gets an
+  /// immediate 503 unavailable and is closed. 0: no limit.
+  size_t max_connections = 10000;
+  /// Request header fields at most; more → 413 payload_too_large.
+  size_t max_header_count = 100;
 };
 
 /// The HTTP/1.1 server of shopflow: serves an explicit route table of transport-neutral

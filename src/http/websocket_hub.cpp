@@ -46,6 +46,20 @@ auto LogFailure(const char* what) {
   };
 }
 
+// Whether a comma-separated Sec-WebSocket-Protocol list names `protocol`.
+bool OffersSubprotocol(std::string_view list, std::string_view protocol) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item == protocol) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 }  // namespace
 
 /// One WebSocket client. Its stream and the `open_`/timer state are touched only on the
@@ -121,9 +135,17 @@ asio::awaitable<void> WsConnection::Run(std::shared_ptr<WsConnection> self, Upgr
   timeouts.idle_timeout = options.idle_timeout;
   timeouts.keep_alive_pings = true;
   ws.set_option(timeouts);
-  ws.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
-    response.set(beast::http::field::server, "shopflow");
-  }));
+  // A browser cannot set Authorization on a WebSocket, so the dashboard may send its credential
+  // as `Sec-WebSocket-Protocol: bearer, <credential>` (the HTTP server's guard checked it).
+  // Browsers fail a handshake whose answer selects none of the offered subprotocols, so the
+  // answer selects "bearer" (never echoing the credential).
+  const bool bearer_offered =
+      OffersSubprotocol(request[beast::http::field::sec_websocket_protocol], "bearer");
+  ws.set_option(
+      websocket::stream_base::decorator([bearer_offered](websocket::response_type& response) {
+        response.set(beast::http::field::server, "shopflow");
+        if (bearer_offered) response.set(beast::http::field::sec_websocket_protocol, "bearer");
+      }));
   ws.read_message_max(options.max_incoming_message_bytes);
   ws.auto_fragment(false);  // one frame per message: the frame is written from the shared buffer
   ws.text(true);

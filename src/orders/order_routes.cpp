@@ -18,6 +18,14 @@ asio::awaitable<ApiResponse> ListOrders(OrderService& orders, ApiRequest& req) {
     }
   }
   if (auto c = req.Query("customerId")) filter.customer_id = std::string(*c);
+  // A customer's list is its own orders (issue 8); asking for another customer's is refused.
+  if (auto own = req.principal.OwnerScope()) {
+    if (filter.customer_id && *filter.customer_id != *own) {
+      co_return ErrorResponse(
+          Error{ErrorCode::kForbidden, "a customer may list only its own orders", {}});
+    }
+    filter.customer_id = *own;
+  }
   auto found = co_await orders.List(std::move(filter), *page);
   if (!found) co_return ErrorResponse(found.error());
   json::array data;
@@ -28,6 +36,14 @@ asio::awaitable<ApiResponse> ListOrders(OrderService& orders, ApiRequest& req) {
 asio::awaitable<ApiResponse> CreateOrder(OrderService& orders, ApiRequest& req) {
   auto body = JsonObjectBody(req);
   if (!body) co_return ErrorResponse(body.error());
+  if (auto own = req.principal.OwnerScope()) {
+    // Missing or malformed customerId is the validator's to report; another customer's is not.
+    const json::value* customer = body->if_contains("customerId");
+    if (customer && customer->is_string() && customer->get_string() != *own) {
+      co_return ErrorResponse(
+          Error{ErrorCode::kForbidden, "a customer may create orders only for itself", {}});
+    }
+  }
   auto created = co_await orders.Create(*body, ContextOf(req));
   if (!created) co_return ErrorResponse(created.error());
   co_return JsonResponse(201, std::move(*created));
@@ -36,6 +52,10 @@ asio::awaitable<ApiResponse> CreateOrder(OrderService& orders, ApiRequest& req) 
 asio::awaitable<ApiResponse> GetOrder(OrderService& orders, ApiRequest& req) {
   auto found = co_await orders.Get(std::string(req.Param("id")));
   if (!found) co_return ErrorResponse(found.error());
+  // Another customer's order does not exist as far as this customer can tell (no enumeration).
+  if (auto own = req.principal.OwnerScope(); own && found->customer_id != *own) {
+    co_return ErrorResponse(NotFoundError("order " + std::string(req.Param("id")) + " not found"));
+  }
   co_return JsonResponse(200, found->ToJson());
 }
 

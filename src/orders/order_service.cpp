@@ -23,21 +23,34 @@ struct LineRequest {
   int64_t quantity = 0;
 };
 
-// Keeps what a payment gateway needs to show (brand, last digits) and drops what must never be
-// stored: the card number beyond its last four digits, and the security code.
-json::object SanitizePaymentDetails(const json::object& details) {
+size_t DigitCount(std::string_view text) {
+  return static_cast<size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }));
+}
+
+// Keeps what may be stored and published (issue 8): the card number becomes a token with its
+// brand and last four digits; the security code goes; any other string that looks like a card
+// number (12 digits or more, wherever a client put it) goes too. The stored order and
+// ORDER_CREATED carry exactly this.
+json::object SanitizePaymentDetails(const json::object& details, const CardTokenizer& tokenizer) {
   json::object out;
   for (const auto& kv : details) {
     const std::string_view key = kv.key();
     if (key == "cvv" || key == "cvc" || key == "securityCode") continue;
     if (key == "cardNumber" && kv.value().is_string()) {
-      std::string digits;
-      for (char c : kv.value().get_string()) {
-        if (c >= '0' && c <= '9') digits += c;
+      const std::string_view number = kv.value().get_string();
+      if (tokenizer) {
+        for (auto& part : tokenizer(number)) out[part.key()] = part.value();
+      } else {
+        std::string digits;
+        for (char c : number) {
+          if (c >= '0' && c <= '9') digits += c;
+        }
+        out["cardLast4"] = digits.size() >= 4 ? digits.substr(digits.size() - 4) : digits;
       }
-      out["cardLast4"] = digits.size() >= 4 ? digits.substr(digits.size() - 4) : digits;
       continue;
     }
+    if (kv.value().is_string() && DigitCount(kv.value().get_string()) >= 12) continue;
     out[key] = kv.value();
   }
   return out;
@@ -51,8 +64,9 @@ Envelope OrderEvent(std::string_view type, const Order& order, const RequestCont
 
 }  // namespace
 
-OrderService::OrderService(Store& store, Catalog& catalog, const Clock& clock)
-    : store_(store), catalog_(catalog), clock_(clock) {}
+OrderService::OrderService(Store& store, Catalog& catalog, const Clock& clock,
+                           CardTokenizer tokenizer)
+    : store_(store), catalog_(catalog), clock_(clock), tokenizer_(std::move(tokenizer)) {}
 
 std::vector<CollectionSpec> OrderService::Collections() {
   return {CollectionSpec{std::string(kOrdersCollection), {"status", "customerId"}, {}},
@@ -126,7 +140,7 @@ asio::awaitable<Result<json::object>> OrderService::Create(const json::object& b
   order.order_id = NewId();
   order.customer_id = *customer_id;
   order.payment_method = payment_method.value_or("credit_card");
-  if (payment_details) order.payment_details = SanitizePaymentDetails(*payment_details);
+  if (payment_details) order.payment_details = SanitizePaymentDetails(*payment_details, tokenizer_);
   if (metadata) order.metadata = *metadata;
   order.metadata["source"] = context.source;
   order.metadata["correlationId"] = context.correlation_id;
@@ -147,12 +161,17 @@ asio::awaitable<Result<json::object>> OrderService::Create(const json::object& b
   order.created_at = order.updated_at = clock_.Now();
   order.history.push_back(HistoryEntry{OrderStatus::kPending, order.created_at, "order created"});
 
-  // ORDER_CREATED carries what payments needs to charge: the payment details as sent (the
-  // stored order keeps only the sanitized form).
+  // ORDER_CREATED carries what payments needs to charge: the card token (never the number).
   json::object extra;
-  if (payment_details) extra["paymentDetails"] = *payment_details;
+  if (payment_details) extra["paymentDetails"] = order.payment_details;
   Envelope created = OrderEvent(events::kOrderCreated, order, context, order.created_at, extra);
-  const std::string fingerprint = context.idempotency_key.empty() ? "" : RequestFingerprint(body);
+  // Fingerprinted without the card number: a 64-bit hash of a 16-digit number can be reversed.
+  std::string fingerprint;
+  if (!context.idempotency_key.empty()) {
+    json::object safe = body;
+    if (payment_details) safe["paymentDetails"] = order.payment_details;
+    fingerprint = RequestFingerprint(safe);
+  }
 
   json::object answer;
   auto written = co_await AwaitWrite(store_, [&](Transaction& txn) -> Result<void> {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,11 @@ struct OrderFilter {
   std::optional<std::string> customer_id;
 };
 
+/// Turns a card number into what may be stored and published: {cardToken, cardLast4,
+/// cardBrand}. The composition root passes the payment gateway's tokenization (a pure function,
+/// so payments can charge the token in any process); without one only cardLast4 is kept.
+using CardTokenizer = std::function<json::object(std::string_view card_number)>;
+
 struct OrderPage {
   std::vector<Order> orders;
   int64_t total = 0;
@@ -29,7 +35,7 @@ struct OrderPage {
 /// event. Thread-safe; store, catalog and clock must outlive it.
 class OrderService {
  public:
-  OrderService(Store& store, Catalog& catalog, const Clock& clock);
+  OrderService(Store& store, Catalog& catalog, const Clock& clock, CardTokenizer tokenizer = {});
 
   static std::vector<CollectionSpec> Collections();
 
@@ -54,6 +60,7 @@ class OrderService {
   Store& store_;
   Catalog& catalog_;
   const Clock& clock_;
+  const CardTokenizer tokenizer_;
 };
 
 }  // namespace shopflow::orders

@@ -13,14 +13,35 @@
 
 namespace shopflow::payments {
 
-/// What a gateway is asked to charge. Lives in memory only: `card_number` is never stored.
+/// What a gateway is asked to charge. Lives in memory only.
 struct ChargeRequest {
   std::string payment_id;  // the gateway-side idempotency key
   std::string order_id;
   Money amount;
   std::string method;
-  std::string card_number;  // as the client sent it; "" when none
+  /// A card token of TokenizeCard ("tok_..."), or a card number (tests and older events);
+  /// "" when none.
+  std::string card;
 };
+
+/// A card as the simulator's tokenization returns it, in the manner of the big providers'
+/// test-mode card tokens: enough to charge and to show ("Visa ending 4242"), never the number.
+struct CardToken {
+  std::string token;  // "tok_<class>_<brand>_<last4>"
+  std::string last4;  // "" when the number has fewer than four digits
+  std::string brand;  // visa, mastercard, amex, card
+};
+
+/// Tokenizes a card number (spaces and dashes ignored). A pure function: the same number gives
+/// the same token in every process, so orders can tokenize at intake and payments, possibly in
+/// another process, charge the token. The token carries the simulator's outcome class (`ok`,
+/// `declined` for 4000000000000002, `nofunds` for 4000000000009995), the brand and the last four
+/// digits: nothing that reveals the rest of the number.
+CardToken TokenizeCard(std::string_view card_number);
+/// Whether `text` is a token TokenizeCard could have returned.
+bool IsCardToken(std::string_view text);
+/// The last four digits a token carries ("" if `text` is not a token or carries none).
+std::string TokenLast4(std::string_view text);
 
 /// The gateway's answer to one charge.
 struct GatewayResult {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "payments/payment.hpp"
 #include "payments/run_blocking.hpp"
 
 namespace shopflow::payments {
@@ -35,6 +36,37 @@ TEST(SimulatedGateway, TestCardsDecideDeterministically) {
       auto decided = SimulatedGateway::Decide(Card("p", c.number, method));
       EXPECT_EQ(decided.outcome, c.outcome) << c.number << " " << method;
       EXPECT_EQ(decided.failure_reason, c.reason) << c.number;
+    }
+  }
+}
+
+TEST(CardTokens, ArePureAndCarryClassBrandAndLastFourOnly) {
+  const CardToken visa = TokenizeCard("4242 4242 4242 4242");
+  EXPECT_EQ(visa.token, "tok_ok_visa_4242");
+  EXPECT_EQ(visa.last4, "4242");
+  EXPECT_EQ(visa.brand, "visa");
+  EXPECT_EQ(TokenizeCard("4242-4242-4242-4242").token, visa.token);  // same card, same token
+  EXPECT_EQ(TokenizeCard("4000000000000002").token, "tok_declined_visa_0002");
+  EXPECT_EQ(TokenizeCard("4000000000009995").token, "tok_nofunds_visa_9995");
+  EXPECT_EQ(TokenizeCard("5555555555554444").brand, "mastercard");
+  EXPECT_EQ(TokenizeCard("378282246310005").brand, "amex");
+  EXPECT_EQ(TokenizeCard("12").token, "tok_ok_card_");
+  EXPECT_TRUE(IsCardToken(visa.token));
+  EXPECT_TRUE(IsCardToken("tok_ok_card_"));
+  for (const char* bad : {"4242424242424242", "tok_", "tok_ok_visa_42424242", "tok_win_visa_4242",
+                          "tok_ok_VISA_4242", ""}) {
+    EXPECT_FALSE(IsCardToken(bad)) << bad;
+  }
+  EXPECT_EQ(TokenLast4(visa.token), "4242");
+  EXPECT_EQ(CardLast4(visa.token), "4242");
+}
+
+TEST(CardTokens, DecideExactlyLikeTheirNumbers) {
+  for (const char* number : {"4000000000000002", "4000000000009995", "4242424242424242", ""}) {
+    for (const char* method : {"credit_card", "debit_card", "pix"}) {
+      const auto by_number = SimulatedGateway::Decide(Card("p", number, method));
+      const auto by_token = SimulatedGateway::Decide(Card("p", TokenizeCard(number).token, method));
+      EXPECT_EQ(by_token, by_number) << number << " " << method;
     }
   }
 }

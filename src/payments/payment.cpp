@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "payments/gateway.hpp"
+
 namespace shopflow::payments {
 namespace {
 
@@ -61,6 +63,7 @@ bool IsCardMethod(std::string_view method) {
 }
 
 std::string CardLast4(std::string_view card_number) {
+  if (IsCardToken(card_number)) return TokenLast4(card_number);
   std::string digits;
   for (char c : card_number) {
     if (c >= '0' && c <= '9') digits += c;

@@ -9,6 +9,7 @@
 
 #include "core/ids.hpp"
 #include "events/event_types.hpp"
+#include "payments/gateway.hpp"
 #include "payments/payment_records.hpp"
 #include "payments/run_blocking.hpp"
 #include "storage/inbox_handler.hpp"
@@ -17,13 +18,13 @@ namespace shopflow::payments {
 namespace {
 
 // What payments reads from an order event (docs/EVENT_PAYLOADS.md: the order plus, on
-// ORDER_CREATED, the paymentDetails as the client sent them).
+// ORDER_CREATED, paymentDetails {cardToken, cardLast4, cardBrand}; orders tokenizes at intake).
 struct OrderFacts {
   std::string order_id;
   std::string customer_id;
   std::string method;
   Money total;
-  std::string card_number;  // in memory only, for the gateway
+  std::string card_number;  // a card token (or a number from an event older than issue 8)
 };
 
 // `to_charge`: the event must describe a chargeable order (an amount and a known method); a
@@ -48,7 +49,14 @@ Result<OrderFacts> ReadOrderFacts(const json::object& data, bool to_charge) {
   facts.total = amount.value_or(Money());
   if (!IsPaymentMethod(facts.method)) facts.method = "credit_card";
   if (const auto* details = GetObject(data, "paymentDetails")) {
-    facts.card_number = GetString(*details, "cardNumber");
+    // Events written before tokenization carried the number: tokenize it here, keep nothing.
+    const std::string token = GetString(*details, "cardToken");
+    const std::string number = GetString(*details, "cardNumber");
+    if (!token.empty()) {
+      facts.card_number = token;
+    } else if (!number.empty()) {
+      facts.card_number = TokenizeCard(number).token;
+    }
   }
   return facts;
 }

@@ -37,7 +37,8 @@ class PaymentProcessor {
   /// Phase 1 inside `txn`. `payment` must be `requested`; when `is_new` it is inserted (with
   /// PAYMENT_REQUESTED), else replaced. On return `payment` is what was stored. Returns the
   /// charge still to send to the gateway, or nullopt when the gateway already answered.
-  /// `card_number` goes to the gateway only; the caller stores at most CardLast4 of it.
+  /// `card_number` (a card token, or a number from tests) goes to the gateway only; the caller
+  /// stores at most CardLast4 of it.
   Result<std::optional<ChargeRequest>> Begin(Transaction& txn, Payment& payment, bool is_new,
                                              const std::string& card_number,
                                              const EventOrigin& origin) const;

@@ -37,8 +37,19 @@ asio::awaitable<ApiResponse> ListPayments(PaymentService& payments, ApiRequest& 
     }
   }
   if (auto o = req.Query("orderId")) filter.order_id = std::string(*o);
+  // Customers list the payment of one of their orders (payments are indexed by order, not by
+  // customer): orderId is required and another customer's payment is left out.
+  const auto own = req.principal.OwnerScope();
+  if (own && !filter.order_id) {
+    co_return ErrorResponse(ValidationError("customers list payments by order",
+                                            {{"orderId", "is required for a customer"}}));
+  }
   auto found = co_await payments.List(std::move(filter), *page);
   if (!found) co_return ErrorResponse(found.error());
+  if (own) {
+    std::erase_if(found->payments, [&](const Payment& p) { return p.customer_id() != *own; });
+    found->total = static_cast<int64_t>(found->payments.size());
+  }
   json::array data;
   for (const auto& p : found->payments) data.push_back(p.ToJson());
   co_return JsonResponse(200, ListBody(std::move(data), found->total, *page));
@@ -47,6 +58,10 @@ asio::awaitable<ApiResponse> ListPayments(PaymentService& payments, ApiRequest& 
 asio::awaitable<ApiResponse> GetPayment(PaymentService& payments, ApiRequest& req) {
   auto found = co_await payments.Get(std::string(req.Param("id")));
   if (!found) co_return ErrorResponse(found.error());
+  if (auto own = req.principal.OwnerScope(); own && found->customer_id() != *own) {
+    co_return ErrorResponse(
+        NotFoundError("payment " + std::string(req.Param("id")) + " not found"));
+  }
   co_return JsonResponse(200, found->ToJson());
 }
 

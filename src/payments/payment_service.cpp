@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/ids.hpp"
+#include "payments/gateway.hpp"
 #include "storage/await.hpp"
 #include "storage/idempotency.hpp"
 
@@ -92,7 +93,14 @@ asio::awaitable<Result<json::object>> PaymentService::Process(json::object body,
       if (!number->is_string() || number->get_string().size() > 32) {
         r.Fail("paymentDetails.cardNumber", "must be a string of at most 32 characters");
       } else {
-        card_number = std::string(number->get_string());
+        // Tokenized at intake: from here on only the token exists (issue 8).
+        card_number = TokenizeCard(std::string_view(number->get_string())).token;
+      }
+    } else if (const auto* token = details->if_contains("cardToken"); token && !token->is_null()) {
+      if (!token->is_string() || !IsCardToken(std::string_view(token->get_string()))) {
+        r.Fail("paymentDetails.cardToken", "must be a card token (tok_...)");
+      } else {
+        card_number = std::string(token->get_string());
       }
     }
   }
@@ -110,13 +118,24 @@ asio::awaitable<Result<json::object>> PaymentService::Process(json::object body,
       return Ok();
     });
     if (!checked) co_return std::move(checked).error();
-    if (previous) co_return std::move(*previous);
+    if (previous) {
+      const json::object* metadata = GetObject(*previous, "metadata");
+      if (auto own = context.principal.OwnerScope();
+          own && (!metadata || GetString(*metadata, "customerId") != *own)) {
+        co_return NotFoundError("order " + *order_id + " not found");
+      }
+      co_return std::move(*previous);
+    }
   }
 
   auto order = co_await orders_.Find(*order_id);
   if (!order) co_return std::move(order).error();
   if (!order->has_value()) co_return NotFoundError("order " + *order_id + " not found");
   const OrderSnapshot& snapshot = **order;
+  // A customer pays only its own orders; another's is as good as absent (issue 8).
+  if (auto own = context.principal.OwnerScope(); own && snapshot.customer_id != *own) {
+    co_return NotFoundError("order " + *order_id + " not found");
+  }
   if (snapshot.status != "pending") {
     co_return ConflictError("order " + *order_id + " is " + snapshot.status +
                             ", not pending: its payment cannot be processed");

@@ -74,7 +74,8 @@ TEST(ScaleOut, TheSagaWorksAcrossProcessesAndPaymentsCompete) {
   ScratchVhost vhost;
   ASSERT_TRUE(vhost.ok()) << "no RabbitMQ: run scripts/broker start";
   const std::string dir = ::testing::TempDir() + "shopflow-scale-" + NewId();
-  const std::vector<std::string> env{"RABBITMQ_URL=" + vhost.url()};
+  // Three handler threads per module queue in each process (SHOPFLOW_CONSUMER_THREADS).
+  const std::vector<std::string> env{"RABBITMQ_URL=" + vhost.url(), "SHOPFLOW_CONSUMER_THREADS=3"};
   auto start = [&](const std::string& modules, const std::string& name) {
     return std::make_unique<ChildProcess>(
         SHOPFLOW_BINARY,
@@ -147,7 +148,7 @@ TEST(ScaleOut, TheSagaWorksAcrossProcessesAndPaymentsCompete) {
                       std::chrono::seconds(90)));
   auto list = orders.Request("GET", "/api/orders?status=failed").Json().as_object();
   EXPECT_EQ(GetInt(list, "total"), 9);  // the declined cards
-  EXPECT_EQ(ConsumersOf(vhost.name(), "payments.events.queue"), 2);
+  EXPECT_EQ(ConsumersOf(vhost.name(), "payments.events.queue"), 2 * 3);  // two processes
   EXPECT_TRUE(dashboard.Saw("PAYMENT_SUCCEEDED:published:payments"));
   EXPECT_TRUE(dashboard.Saw("INVENTORY_RESERVED:published:inventory"));
   EXPECT_TRUE(dashboard.Saw("ORDER_CREATED:published:orders"));  // its own, reported once

@@ -13,6 +13,8 @@ namespace {
 constexpr size_t kMaxMessageIdLength = 200;
 
 Actor ActorOf(const ApiRequest& req) {
+  // The authenticated principal when there is one (issue 8), else the client's address.
+  if (req.principal.authenticated) return Actor{req.principal.sub, req.correlation_id};
   return Actor{req.client_address.empty() ? "api" : req.client_address, req.correlation_id};
 }
 
