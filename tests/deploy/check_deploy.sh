@@ -107,6 +107,11 @@ for name in ("app", "inventory", "orders", "payments", "notifications"):
         assert dep[need]["condition"] == "service_healthy", f"{name} must wait for {need}"
     assert s[name]["environment"]["RABBITMQ_URL"].endswith("@rabbitmq:5672/ecommerce"), name
 assert s["payments"]["deploy"]["replicas"] == 2, "payments replicas"
+for name in ("app", "inventory", "orders", "payments", "notifications"):
+    env = s[name]["environment"]
+    assert env["SHOPFLOW_JWT_SECRET"].startswith("${SHOPFLOW_JWT_SECRET:?"), name + " JWT secret"
+    assert any(v.endswith(":" + env["SHOPFLOW_API_KEYS_FILE"] + ":ro") for v in s[name]["volumes"]), name + " API keys"
+assert any(v.endswith(":/etc/prometheus/shopflow.key:ro") for v in s["prometheus"]["volumes"]), "prometheus key"
 for m in ("inventory", "orders", "payments", "notifications"):
     assert s[m]["command"] == ["serve", "--modules", m], m + " command"
 # No literal secrets in the compose file; every ${VAR} is defined in .env.example and back.
@@ -124,6 +129,37 @@ PY
   fi
 else
   skip "compose: structure check needs python3 with PyYAML"
+fi
+
+# 3b. The secrets deploy/make-secrets.sh makes work: shopflow with authentication on accepts the
+#     Prometheus key on /metrics and refuses a request without it.
+if "$root/deploy/make-secrets.sh" "$tmp/secrets" > /dev/null 2>&1; then
+  secret=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
+  SHOPFLOW_AUTH=on SHOPFLOW_JWT_SECRET="$secret" SHOPFLOW_API_KEYS_FILE="$tmp/secrets/api-keys" \
+    "$bin" serve --port 0 --data-dir "$tmp/authdata" > "$tmp/auth.log" 2>&1 &
+  auth_pid=$!
+  port=""
+  for _ in $(seq 1 200); do
+    port=$(grep -oE 'listening on http://[^ ]+:[0-9]+' "$tmp/auth.log" | grep -oE '[0-9]+$' || true)
+    [[ -n $port ]] && break
+    kill -0 "$auth_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [[ -z $port ]]; then
+    fail "secrets: shopflow did not start with them: $(tail -3 "$tmp/auth.log")"
+  else
+    with=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$tmp/secrets/prometheus.key")" "http://127.0.0.1:$port/metrics")
+    without=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")
+    if [[ $with == 200 && $without == 401 ]]; then
+      pass "secrets: make-secrets.sh's Prometheus key reads /metrics (200), no key gets 401"
+    else
+      fail "secrets: /metrics with the key → $with (want 200), without → $without (want 401)"
+    fi
+  fi
+  kill "$auth_pid" 2>/dev/null || true
+  wait "$auth_pid" 2>/dev/null || true
+else
+  fail "secrets: deploy/make-secrets.sh failed"
 fi
 
 # 4. The systemd unit. verify wants ExecStart to exist: point it at a stand-in executable.
