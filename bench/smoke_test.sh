@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# ctest bench.smoke: shopflow-bench places 50 orders on a server it spawns (embedded defaults,
+# fresh data directory), once learning settlements from /ws and once by polling; each JSON line
+# must say that all 50 were paid without errors. Speed is never asserted.
+set -euo pipefail
+bench=$1
+server=$2
+for settle in ws poll; do
+  out=$("$bench" --json-only orders --spawn "$server" -n 50 -c 8 --products 2 -d 60 \
+        --settle-timeout 30 --settle "$settle")
+  echo "$out"
+  python3 - "$out" "$settle" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1].strip().splitlines()[-1])
+settle = sys.argv[2]
+assert "error" not in r, r.get("error")
+assert r["mode"] == "orders"
+assert r["created"] == 50, r["created"]
+assert r["settled"] == r["created"], (r["settled"], r["created"])
+assert r["server_paid"] == r["created"], r["server_paid"]
+assert r["errors"] == 0, r["errors"]
+assert r["latency_ms"]["count"] == 50
+assert r["server"]["startup_ms"] > 0 and r["server"]["peak_rss_mb"] > 0
+if settle == "ws":
+    assert r["settlement_detection"].startswith("ws"), r["settlement_detection"]
+    assert r["ws_frames"] > 0
+else:
+    assert r["settlement_detection"] == "poll", r["settlement_detection"]
+    assert r["scans"] > 0
+print(f"bench smoke ({settle}): ok")
+PY
+done
