@@ -1,10 +1,18 @@
 // Small fetch wrapper: never throws; returns {ok, status, body} and reports network errors.
+// Every call carries the signed-in credential (auth.js); a 401 means "sign in (again)".
 export const errors = [];
 let errorSink = () => {};
 export function onError(fn) { errorSink = fn; }
+let unauthorizedSink = () => {};
+export function onUnauthorized(fn) { unauthorizedSink = fn; }
+
+let credential = '';
+export function setCredential(value) { credential = value || ''; }
+export function getCredential() { return credential; }
 
 export async function api(method, path, body) {
   const init = { method, headers: { Accept: 'application/json' } };
+  if (credential) init.headers.Authorization = `Bearer ${credential}`;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
@@ -14,6 +22,7 @@ export async function api(method, path, body) {
     const text = await res.text();
     let parsed = text;
     try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+    if (res.status === 401) unauthorizedSink();
     return { ok: res.ok, status: res.status, body: parsed };
   } catch (e) {
     const message = `${method} ${path}: ${e.message || e}`;

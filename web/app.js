@@ -3,7 +3,9 @@ import { api, el, onError } from './api.js';
 import { LiveFlow } from './live.js';
 import { FlowDiagram } from './diagram.js';
 import { FaultControl } from './faults.js';
-import { renderTestPanel, runScenario, loadTimeline, renderStats, renderHealth, loadDlq, dryRunDlq, retryFiltered, invalidateDryRun, loadOrders, state, hooks } from './panels.js';
+import { Session } from './auth.js';
+import { applyRole, can } from './policy.js';
+import { renderTestPanel, prepareForCustomer, runScenario, loadTimeline, renderStats, renderHealth, loadDlq, dryRunDlq, retryFiltered, invalidateDryRun, loadOrders, state, hooks } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,8 +18,9 @@ function showError(message) {
 onError(showError);
 window.addEventListener('unhandledrejection', (e) => { e.preventDefault(); showError(String(e.reason && e.reason.message || e.reason)); });
 
-// ---------- tabs (arrow keys move between tabs) ----------
+// ---------- tabs (arrow keys move between the tabs the role may see) ----------
 const tabs = [...document.querySelectorAll('[role=tab]')];
+const visibleTabs = () => tabs.filter((t) => !t.hidden);
 function selectTab(tab, focus = true) {
   for (const t of tabs) {
     const on = t === tab;
@@ -32,13 +35,15 @@ function selectTab(tab, focus = true) {
   if (id === 'stats') refreshStats();
   history.replaceState(null, '', `#${id}`);
 }
-tabs.forEach((t, i) => {
+tabs.forEach((t) => {
   t.addEventListener('click', () => selectTab(t));
   t.addEventListener('keydown', (e) => {
+    const shown = visibleTabs();
+    const i = shown.indexOf(t);
     const n = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
-    if (n) { e.preventDefault(); selectTab(tabs[(i + n + tabs.length) % tabs.length]); }
-    if (e.key === 'Home') { e.preventDefault(); selectTab(tabs[0]); }
-    if (e.key === 'End') { e.preventDefault(); selectTab(tabs[tabs.length - 1]); }
+    if (n) { e.preventDefault(); selectTab(shown[(i + n + shown.length) % shown.length]); }
+    if (e.key === 'Home') { e.preventDefault(); selectTab(shown[0]); }
+    if (e.key === 'End') { e.preventDefault(); selectTab(shown[shown.length - 1]); }
   });
 });
 
@@ -83,7 +88,7 @@ async function showEvent(frame, orderId) {
 hooks.showOrder = showOrder;
 
 async function refreshStats() {
-  const [stats, health] = await Promise.all([api('GET', '/api/stats'), api('GET', '/api/health')]);
+  const [stats, health] = await Promise.all([can('GET', '/api/stats') ? api('GET', '/api/stats') : {}, api('GET', '/api/health')]);
   if (stats.ok) renderStats(stats.body);
   if (health.body && typeof health.body === 'object') renderHealth(health.body);
 }
@@ -109,6 +114,7 @@ const live = new LiveFlow({
   onFlow: (frame) => diagram.add(frame),
   onPause: (paused) => diagram.setPaused(paused),
   onClear: () => diagram.reset(),
+  onRefused: () => session.check(),
 });
 // Views that follow the stream even while the flow is paused: the order shown in the Timeline
 // tab, the Dead letters view, and the faults (a delivery failing with an injected fault).
@@ -121,14 +127,14 @@ live.listeners.add((frame) => {
   if (frame.status === 'dead_lettered' && !$('dlq').hidden && !dlqTimer) {
     dlqTimer = setTimeout(() => { dlqTimer = 0; loadDlq(); }, 500);
   }
-  if (frame.status !== 'consumed' && /injected/i.test(frame.reason || '') && faults.available !== false && !faultTimer) {
+  if (frame.status !== 'consumed' && /injected/i.test(frame.reason || '') && faults.available !== false && can('PUT', '/api/faults/:module') && !faultTimer) {
     faultTimer = setTimeout(() => { faultTimer = 0; faults.refresh(); }, 2000);
   }
 });
 window.shopflowDashboard = { live, state, diagram, faults };
 
 // ---------- panels ----------
-renderTestPanel($('actions'));
+const refreshTestPanel = renderTestPanel($('actions'));
 for (const b of document.querySelectorAll('[data-scenario]')) {
   b.addEventListener('click', async () => {
     const buttons = document.querySelectorAll('[data-scenario]');
@@ -148,8 +154,24 @@ $('dryrun-dlq').addEventListener('click', dryRunDlq);
 $('dlq-filter').addEventListener('submit', (e) => { e.preventDefault(); retryFiltered(); });
 $('dlq-filter').addEventListener('input', invalidateDryRun);
 
-const tabOfHash = () => tabs.find((t) => `#${t.getAttribute('aria-controls')}` === location.hash);
+const tabOfHash = () => visibleTabs().find((t) => `#${t.getAttribute('aria-controls')}` === location.hash);
 window.addEventListener('hashchange', () => { const t = tabOfHash(); if (t && t.getAttribute('aria-selected') !== 'true') selectTab(t, false); });
-if (tabOfHash()) selectTab(tabOfHash(), false);
-refreshStats();
-live.connect();
+
+// ---------- sign-in ----------
+// Nothing is asked of the API before whoami said who is signed in; then the role decides what is
+// shown (policy.js) and whether the live stream is opened (/ws needs operator).
+const session = new Session({
+  form: $('signin'), input: $('signin-credential'), error: $('signin-error'), status: $('auth-status'), signOut: $('sign-out'),
+  app: [$('tabs'), document.querySelector('main')],
+  onSignedIn: (who) => {
+    applyRole();
+    const current = tabs.find((t) => t.getAttribute('aria-selected') === 'true');
+    if (tabOfHash()) selectTab(tabOfHash(), false);
+    else if (!current || current.hidden) selectTab(visibleTabs()[0], false);
+    if (who.role === 'customer') prepareForCustomer(who.sub, refreshTestPanel);
+    refreshStats();
+    if (can('GET', '/ws')) live.connect();
+  },
+  onSignedOut: () => live.stop(),
+});
+session.start();

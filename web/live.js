@@ -1,5 +1,5 @@
 // Live flow: the /ws stream (message_flow, stats_update, system_health) with reconnect/backoff.
-import { el, moduleOf, shortTime } from './api.js';
+import { el, getCredential, moduleOf, shortTime } from './api.js';
 
 const MAX_ROWS = 500;
 const FLUSH_MS = 150;
@@ -7,8 +7,10 @@ const FLUSH_MS = 150;
 export class LiveFlow {
   // onFlow(frame): each new message_flow frame shown (the diagram); onPause(paused): the pause
   // control changed; onEventClick(frame, orderId): an event of the flow was activated.
-  constructor({ onStats, onHealth, onStatus, onOrderClick, onEventClick, onFlow, onPause, onClear }) {
-    this.onStats = onStats; this.onHealth = onHealth; this.onStatus = onStatus;
+  // onRefused(): the socket closed before it ever opened (a refused credential looks like that).
+  constructor({ onStats, onHealth, onStatus, onOrderClick, onEventClick, onFlow, onPause, onClear, onRefused = () => {} }) {
+    this.onStats = onStats; this.onHealth = onHealth; this.onStatus = onStatus; this.onRefused = onRefused;
+    this.stopped = true; this.timer = 0;
     this.onOrderClick = onOrderClick; this.onEventClick = onEventClick;
     this.onFlow = onFlow; this.onPause = onPause; this.onClear = onClear;
     this.paused = false; this.buffer = []; this.rows = new Map(); this.types = new Set();
@@ -37,12 +39,23 @@ export class LiveFlow {
   }
 
   connect() {
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+    if (this.socket && this.socket.readyState <= WebSocket.OPEN) return;  // connecting or open
+    this.stopped = false;
+    clearTimeout(this.timer);
+    let url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+    // The credential travels as the subprotocols ['bearer', <credential>], so that it appears in
+    // no URL or access log; only one that is no valid subprotocol token (an API key with other
+    // characters) goes in the query string instead.
+    const credential = getCredential();
+    let protocols;
+    if (credential && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(credential)) protocols = ['bearer', credential];
+    else if (credential) url += `?access_token=${encodeURIComponent(credential)}`;
     this.onStatus('connecting…', 'warn');
     let socket;
-    try { socket = new WebSocket(url); } catch (e) { this.scheduleReconnect(); return; }
+    try { socket = new WebSocket(url, protocols); } catch (e) { this.scheduleReconnect(); return; }
     this.socket = socket;
-    socket.addEventListener('open', () => { this.backoff = 500; this.onStatus('live', 'ok'); });
+    let opened = false;
+    socket.addEventListener('open', () => { opened = true; this.backoff = 500; this.onStatus('live', 'ok'); });
     socket.addEventListener('message', (ev) => {
       let frame;
       try { frame = JSON.parse(ev.data); } catch { return; }
@@ -51,7 +64,12 @@ export class LiveFlow {
       else if (frame.type === 'system_health') this.onHealth(frame);
       for (const l of this.listeners) l(frame);
     });
-    socket.addEventListener('close', () => { this.onStatus('disconnected: retrying', 'bad'); this.scheduleReconnect(); });
+    socket.addEventListener('close', () => {
+      if (this.socket !== socket || this.stopped) return;
+      this.onStatus('disconnected: retrying', 'bad');
+      this.scheduleReconnect();
+      if (!opened) this.onRefused();
+    });
     socket.addEventListener('error', () => { /* close follows */ });
   }
 
@@ -73,7 +91,18 @@ export class LiveFlow {
   scheduleReconnect() {
     const delay = this.backoff;
     this.backoff = Math.min(this.backoff * 2, 15000);
-    setTimeout(() => this.connect(), delay + Math.random() * 200);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => { if (!this.stopped) this.connect(); }, delay + Math.random() * 200);
+  }
+
+  // Signed out (or the session ended): close the stream and stop reconnecting.
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close();
+    this.onStatus('off', '');
   }
 
   matches(frame) {

@@ -1,8 +1,10 @@
 // Test panel, scenarios, timeline, stats/health and dead letters.
 import { api, el, moduleOf, shortTime, sleep } from './api.js';
+import { can } from './policy.js';
 import { renderSwimlane } from './swimlane.js';
 
-export const state = { productId: '', orderId: '', paymentId: '' };
+// customerId: whom the test panel's orders are for (a signed-in customer may order only for itself).
+export const state = { productId: '', orderId: '', paymentId: '', customerId: 'customer-1' };
 // Set by app.js: opens an order's timeline (from a dead letter's row).
 export const hooks = { showOrder: () => {} };
 
@@ -32,24 +34,26 @@ async function learnPayment(orderId, refresh) {
 
 const uid = () => Math.random().toString(36).slice(2, 8);
 
+// route: the action's pattern in the role table (policy.js); a role that may not call it does not
+// see the action.
 export const ACTIONS = [
-  { id: 'create-product', title: 'Create sample product', method: 'POST', path: () => '/api/inventory/products',
+  { id: 'create-product', route: '/api/inventory/products', title: 'Create sample product', method: 'POST', path: () => '/api/inventory/products',
     body: () => ({ name: `Sample widget ${uid()}`, sku: `SKU-${uid()}`, price: 49.9, stock: 100, minStock: 5, category: 'demo', description: 'created from the dashboard' }) },
-  { id: 'create-order', title: 'Create order', method: 'POST', path: () => '/api/orders',
-    body: () => ({ customerId: 'customer-1', items: [{ productId: state.productId || 'create a product first', quantity: 1 }], paymentMethod: 'credit_card', paymentDetails: { cardNumber: '4242424242424242' } }) },
-  { id: 'update-order-status', title: 'Update order status', method: 'PUT', path: () => `/api/orders/${state.orderId || ':id'}/status`,
+  { id: 'create-order', route: '/api/orders', title: 'Create order', method: 'POST', path: () => '/api/orders',
+    body: () => ({ customerId: state.customerId, items: [{ productId: state.productId || 'create a product first', quantity: 1 }], paymentMethod: 'credit_card', paymentDetails: { cardNumber: '4242424242424242' } }) },
+  { id: 'update-order-status', route: '/api/orders/:id/status', title: 'Update order status', method: 'PUT', path: () => `/api/orders/${state.orderId || ':id'}/status`,
     body: () => ({ status: 'shipped', reason: 'dispatched from the dashboard' }) },
-  { id: 'process-payment', title: 'Process payment', method: 'POST', path: () => '/api/payments/process',
+  { id: 'process-payment', route: '/api/payments/process', title: 'Process payment', method: 'POST', path: () => '/api/payments/process',
     body: () => ({ orderId: state.orderId || 'create an order first', method: 'credit_card', paymentDetails: { cardNumber: '4242424242424242' } }) },
-  { id: 'update-payment-status', title: 'Update payment status', method: 'PUT', path: () => `/api/payments/${state.paymentId || ':id'}/status`,
+  { id: 'update-payment-status', route: '/api/payments/:id/status', title: 'Update payment status', method: 'PUT', path: () => `/api/payments/${state.paymentId || ':id'}/status`,
     body: () => ({ status: 'succeeded', reason: 'bank confirmation' }) },
-  { id: 'add-stock', title: 'Add stock', method: 'POST', path: () => '/api/inventory/stock/add',
+  { id: 'add-stock', route: '/api/inventory/stock/add', title: 'Add stock', method: 'POST', path: () => '/api/inventory/stock/add',
     body: () => ({ productId: state.productId || 'create a product first', quantity: 10, reason: 'restock' }) },
-  { id: 'reserve-stock', title: 'Reserve stock', method: 'POST', path: () => '/api/inventory/stock/reserve',
+  { id: 'reserve-stock', route: '/api/inventory/stock/reserve', title: 'Reserve stock', method: 'POST', path: () => '/api/inventory/stock/reserve',
     body: () => ({ productId: state.productId || 'create a product first', quantity: 1 }) },
-  { id: 'send-email', title: 'Send email', method: 'POST', path: () => '/api/notifications/email',
+  { id: 'send-email', route: '/api/notifications/email', title: 'Send email', method: 'POST', path: () => '/api/notifications/email',
     body: () => ({ to: 'customer@example.com', subject: 'Hello from shopflow', content: 'A test email from the dashboard.' }) },
-  { id: 'send-push', title: 'Send push', method: 'POST', path: () => '/api/notifications/push',
+  { id: 'send-push', route: '/api/notifications/push', title: 'Send push', method: 'POST', path: () => '/api/notifications/push',
     body: () => ({ to: 'device-token-1', title: 'shopflow', body: 'A test push notification', data: { source: 'dashboard' } }) },
 ];
 
@@ -78,7 +82,7 @@ export function renderTestPanel(container) {
     body.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(); } });
     const reset = () => { pathInput.dataset.dirty = ''; body.dataset.dirty = ''; refresh(); };
     cards.push({ action, path: pathInput, body });
-    container.append(el('article', { class: 'action', 'aria-labelledby': `h-${action.id}` },
+    container.append(el('article', { class: 'action', 'aria-labelledby': `h-${action.id}`, dataset: { needs: `${action.method} ${action.route}` } },
       el('h3', { id: `h-${action.id}` }, el('span', { class: `method m-${action.method}`, text: action.method }), ' ', action.title),
       pathInput, body,
       el('div', { class: 'row' },
@@ -86,6 +90,17 @@ export function renderTestPanel(container) {
         el('button', { type: 'button', class: 'secondary', onclick: reset, text: 'Reset body', 'aria-label': `Reset ${action.title} body` })),
       out));
   }
+  return refresh;
+}
+
+// A customer orders for itself from the catalog (it may not create products): its id and the
+// first product fill the test panel's bodies.
+export async function prepareForCustomer(customerId, refresh) {
+  state.customerId = customerId;
+  const res = await api('GET', '/api/inventory/products?limit=1');
+  const p = res.ok && res.body && (res.body.data || [])[0];
+  if (p && !state.productId) state.productId = p.productId;
+  refresh();
 }
 
 // ---------- timeline ----------
@@ -256,7 +271,7 @@ export async function loadDlq() {
       el('td', {}, orderId ? el('button', { type: 'button', class: 'link', 'aria-label': `Show timeline of order ${orderId}`, onclick: () => hooks.showOrder(orderId), text: String(orderId).slice(0, 12) }) : ''),
       el('td', {},
         el('button', { type: 'button', 'aria-label': `Retry ${m.messageId}`, onclick: () => act('POST', `/api/dlq/${encodeURIComponent(m.messageId)}/retry`, 'retry'), text: 'Retry' }), ' ',
-        el('button', { type: 'button', class: 'danger', 'aria-label': `Discard ${m.messageId}`, onclick: () => act('DELETE', `/api/dlq/${encodeURIComponent(m.messageId)}`, 'discard'), text: 'Discard' }))));
+        el('button', { type: 'button', class: 'danger', hidden: !can('DELETE', '/api/dlq/:messageId'), 'aria-label': `Discard ${m.messageId}`, onclick: () => act('DELETE', `/api/dlq/${encodeURIComponent(m.messageId)}`, 'discard'), text: 'Discard' }))));
   }
   if (!body.rows.length) body.append(el('tr', {}, el('td', { colspan: 8, class: 'muted', text: 'no dead letters' })));
   return res;

@@ -57,7 +57,7 @@ constexpr std::array kRules = {
     EndpointRule{"POST", "/api/dlq/retry-all", kOperator},
     EndpointRule{"POST", "/api/dlq/:messageId/retry", kOperator},
     EndpointRule{"DELETE", "/api/dlq/:messageId", kAdmin},
-    // Fault injection (issue 7) and the audit log.
+    // Fault injection (/api/faults, the dashboard's "Break it") and the audit log.
     EndpointRule{"GET", "/api/faults", kOperator},
     EndpointRule{"PUT", "/api/faults/:module", kAdmin, "fault_set"},
     EndpointRule{"DELETE", "/api/faults/:module", kAdmin, "fault_clear"},

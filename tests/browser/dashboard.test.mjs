@@ -95,6 +95,10 @@ test('the page loads with its sections, live stream and no console errors', asyn
     await page.getByRole('tab', { name }).waitFor();
   }
   await page.locator('#ws-status', { hasText: 'live' }).waitFor();
+  // Authentication is off on loopback: a badge says so, and there is nothing to sign in to.
+  await page.locator('#auth-status', { hasText: 'auth off' }).waitFor();
+  assert.equal(await page.locator('#signin').isVisible(), false);
+  assert.equal(await page.locator('#sign-out').isVisible(), false);
   // The first stats_update and system_health frames arrive on connect.
   await page.locator('#health-list li').first().waitFor({ state: 'attached' });
   await page.locator('#stats-cards .card').first().waitFor({ state: 'attached' });
