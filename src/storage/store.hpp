@@ -115,7 +115,9 @@ class Store {
   virtual Result<std::vector<OutboxRecord>> PendingOutbox(size_t limit) = 0;
   virtual Result<void> MarkOutboxSent(std::span<const int64_t> sequences) = 0;
   /// How many outbox events wait, counting at most `cap` (health, stats and metrics read it
-  /// every second). The default reads the events; backends override it with a plain count.
+  /// every second, some from HTTP threads: it must not wait on a remote server, so it may be a
+  /// recent count rather than an exact one). The default reads the events; backends override
+  /// it with a plain count (SQLite) or the count of a background round (MongoDB).
   virtual Result<size_t> CountPendingOutbox(size_t cap) {
     auto pending = PendingOutbox(cap);
     if (!pending) return std::move(pending).error();

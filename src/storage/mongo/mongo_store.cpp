@@ -818,6 +818,10 @@ struct MongoStore::Impl {
   bool stopping = false;
 
   std::atomic<bool> connected{true};
+  // The outbox backlog as of the monitor's last round (-1: not counted yet or the count
+  // failed): health, stats and metrics read it from HTTP threads, which must not wait on
+  // the server.
+  std::atomic<int64_t> outbox_backlog{-1};
   mutable std::mutex status_mutex;
   std::string last_ping_error;
 
@@ -872,7 +876,21 @@ struct MongoStore::Impl {
     }
   }
 
+  // Pending outbox events, counting at most kBacklogCap; -1 when the count fails.
+  static constexpr int64_t kBacklogCap = 1'000'000;
+  int64_t CountOutbox(mongoc_client_t* client) const {
+    mongo::CollectionPtr coll(
+        mongoc_client_get_collection(client, url.database.c_str(), mongo::kOutbox));
+    Bson filter, opts;
+    BSON_APPEND_INT64(opts.get(), "limit", kBacklogCap);
+    Reply reply;
+    bson_error_t error;
+    return mongoc_collection_count_documents(coll.get(), filter.get(), opts.get(), nullptr,
+                                             reply.fill(), &error);
+  }
+
   void MonitorLoop() {
+    outbox_backlog.store(CountOutbox(monitor_client.get()));  // known from the start
     std::unique_lock lock(queue_mutex);
     while (!monitor_cv.wait_for(lock, options.ping_interval, [this] { return stopping; })) {
       lock.unlock();
@@ -894,6 +912,7 @@ struct MongoStore::Impl {
         last_ping_error = ok ? "" : error.message;
       }
       connected.store(ok);
+      outbox_backlog.store(ok ? CountOutbox(monitor_client.get()) : -1);
       lock.lock();
     }
   }
@@ -1156,17 +1175,11 @@ Result<std::vector<OutboxRecord>> MongoStore::PendingOutbox(size_t limit) {
 }
 
 Result<size_t> MongoStore::CountPendingOutbox(size_t cap) {
-  Impl::Lease client(impl_->pool.get());
-  mongo::CollectionPtr coll(
-      mongoc_client_get_collection(client.get(), impl_->url.database.c_str(), mongo::kOutbox));
-  Bson filter, opts;
-  BSON_APPEND_INT64(opts.get(), "limit", static_cast<int64_t>(std::min<size_t>(cap, INT64_MAX)));
-  Reply reply;
-  bson_error_t error;
-  const int64_t count = mongoc_collection_count_documents(coll.get(), filter.get(), opts.get(),
-                                                          nullptr, reply.fill(), &error);
-  if (count < 0) return mongo::DriverError(error, reply.get(), "count pending outbox");
-  return static_cast<size_t>(count);
+  // No I/O here: callers are health, stats and metrics, some on HTTP threads. The monitor
+  // thread counts once per ping interval.
+  const int64_t backlog = impl_->outbox_backlog.load();
+  if (backlog < 0) return UnavailableError("outbox backlog not known yet (MongoDB unreachable?)");
+  return std::min(static_cast<size_t>(backlog), cap);
 }
 
 Result<void> MongoStore::MarkOutboxSent(std::span<const int64_t> sequences) {

@@ -48,8 +48,9 @@ struct MongoStoreOptions {
 /// transaction that a retry would repeat. Reads run on the same workers inside a read-only
 /// snapshot transaction; `done` is called on the worker (or inline when Read is called from a
 /// worker, e.g. inside a done callback). No driver call ever runs on the caller's thread except
-/// in PendingOutbox, CountPendingOutbox and MarkOutboxSent (called by the relay's own thread
-/// and by stats), which are bounded by the URL's timeouts.
+/// in PendingOutbox and MarkOutboxSent (called by the relay's own thread), which are bounded by
+/// the URL's timeouts; CountPendingOutbox answers the count the monitor thread made at its last
+/// ping (up to ping_interval old), so health, stats and metrics never wait on the server.
 ///
 /// Transactions need a replica set (or a sharded cluster): Open refuses a standalone server with
 /// an error that says how to start one. The driver's pool reconnects by itself after a server
