@@ -159,7 +159,10 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   if (runs("payments")) wanted.push_back(payments::PaymentService::Collections());
   if (order_replica) wanted.push_back({payments::OrderSnapshotsCollection()});
   if (runs("notifications")) wanted.push_back(notifications::NotificationService::Collections());
-  wanted.push_back({monitor::MessageLogger::Collection()});
+  CollectionSpec messages = monitor::MessageLogger::Collection();
+  messages.expire_field = "createdAt";  // a TTL index where the backend has one (MongoDB)
+  messages.expire_after = settings.messages_max_age;
+  wanted.push_back({std::move(messages)});
   wanted.push_back(monitor::DeadLetterManager::Collections());
   std::vector<CollectionSpec> collections;
   for (auto& specs : wanted) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -21,6 +22,12 @@ struct CollectionSpec {
   std::string name;
   std::vector<std::string> indexed_fields;
   std::vector<std::string> unique_fields;
+  /// Retention: documents may be dropped once `expire_after` has passed since the RFC 3339 time
+  /// in their top-level `expire_field` (the seed's TTL on messages). Backends with a native TTL
+  /// (MongoDB) apply it; the others keep documents until their owner prunes them (the message
+  /// logger prunes by age and count on every backend). Empty field: no TTL.
+  std::string expire_field;
+  std::chrono::seconds expire_after{0};
 };
 
 /// A filter on one top-level field: equality, or a string range (ISO timestamps and ULIDs sort

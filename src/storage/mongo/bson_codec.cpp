@@ -289,4 +289,13 @@ std::string DebugString(const bson_t* doc) {
   return out;
 }
 
+std::optional<int64_t> ExpiryMillis(const json::object& doc, std::string_view field) {
+  if (field.empty()) return std::nullopt;
+  const auto* value = doc.if_contains(field);
+  if (value == nullptr || !value->is_string()) return std::nullopt;
+  const auto at = ParseRfc3339(value->as_string());
+  if (!at) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(at->time_since_epoch()).count();
+}
+
 }  // namespace shopflow::mongo

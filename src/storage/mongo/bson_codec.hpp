@@ -5,6 +5,7 @@
 
 #include <bson/bson.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,6 +61,13 @@ Result<BsonPtr> ToBson(const json::object& object);
 /// non-integral Decimal128 a double. Any other BSON type (binary, regex, code, timestamp, ...)
 /// is kInternal naming the field: silently dropping it would lose data.
 Result<json::object> FromBson(const bson_t* doc);
+
+/// The top-level field of a stored document holding its expiry date (a BSON date the TTL index
+/// reads); it is the store's, never a document's own, and is dropped when a document is read.
+inline constexpr const char* kExpiryField = "_ttl";
+/// The time in `doc[field]` (an RFC 3339 string) as milliseconds since the Unix epoch, for the
+/// TTL date; nullopt when `field` is empty, absent, not a string or not a valid time.
+std::optional<int64_t> ExpiryMillis(const json::object& doc, std::string_view field);
 
 /// The document as canonical extended JSON (for error messages and tests).
 std::string DebugString(const bson_t* doc);

@@ -216,5 +216,16 @@ TEST(BsonCodecTest, ParsedJsonDocumentRoundTrips) {
   EXPECT_NE(DebugString(bson->get()).find("dana@example.com"), std::string::npos);
 }
 
+TEST(BsonCodecTest, ExpiryMillisReadsTheRetentionTimeOfADocument) {
+  const json::object doc{{"createdAt", "2026-11-29T12:00:00.250Z"}, {"n", 1}, {"bad", "noon"}};
+  const auto at = ExpiryMillis(doc, "createdAt");
+  ASSERT_TRUE(at.has_value());
+  EXPECT_EQ(*at, 1795953600250);
+  EXPECT_FALSE(ExpiryMillis(doc, "").has_value());         // no TTL
+  EXPECT_FALSE(ExpiryMillis(doc, "missing").has_value());  // absent
+  EXPECT_FALSE(ExpiryMillis(doc, "n").has_value());        // not a string
+  EXPECT_FALSE(ExpiryMillis(doc, "bad").has_value());      // not a time
+}
+
 }  // namespace
 }  // namespace shopflow::mongo

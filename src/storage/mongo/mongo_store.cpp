@@ -156,11 +156,12 @@ std::optional<int64_t> IntField(const bson_t* doc, const char* key) {
 }
 
 // A stored document as the Store interface returns it: exactly the fields it was written with
-// (the `_id` MongoDB keys it by is not one of them).
+// (the `_id` MongoDB keys it by and the TTL date are not among them).
 Result<json::object> StoredDocument(const bson_t* doc) {
   auto object = FromBson(doc);
   if (!object) return std::move(object).error();
   object->erase("_id");
+  object->erase(kExpiryField);
   return object;
 }
 
@@ -193,6 +194,8 @@ struct CollectionInfo {
   std::string name;
   std::set<std::string, std::less<>> indexed;  // every field with an index
   std::set<std::string, std::less<>> unique;
+  std::string expire_field;  // empty: no TTL
+  std::chrono::seconds expire_after{0};
 };
 
 struct Schema {
@@ -226,7 +229,11 @@ Result<Schema> BuildSchema(const std::vector<CollectionSpec>& specs) {
     if (!seen.insert(lower).second) {
       return ValidationError("collection '" + spec.name + "' is declared twice");
     }
-    CollectionInfo info{spec.name, {}, {}};
+    CollectionInfo info{spec.name, {}, {}, {}, {}};
+    if (!spec.expire_field.empty() && spec.expire_after.count() > 0) {
+      info.expire_field = spec.expire_field;
+      info.expire_after = spec.expire_after;
+    }
     for (const auto* fields : {&spec.unique_fields, &spec.indexed_fields}) {
       for (const auto& field : *fields) {
         if (!IsValidIdentifier(field)) {
@@ -306,6 +313,41 @@ Result<void> CreateIndex(mongoc_client_t* client, const std::string& database,
                     "cannot create index " + name + " on " + collection);
 }
 
+// The TTL index of a collection with a retention: MongoDB drops a document once its expiry
+// date (kExpiryField) is `after` old. collMod first, so that a changed retention updates the
+// existing index instead of clashing with it (createIndexes refuses other options).
+Result<void> CreateTtlIndex(mongoc_client_t* client, const std::string& database,
+                            const std::string& collection, std::chrono::seconds after) {
+  {
+    Bson command;
+    AppendString(command.get(), "collMod", collection);
+    bson_t index;
+    BSON_APPEND_DOCUMENT_BEGIN(command.get(), "index", &index);
+    AppendString(&index, "name", "ttl");
+    BSON_APPEND_INT64(&index, "expireAfterSeconds", after.count());
+    bson_append_document_end(command.get(), &index);
+    if (auto changed = RunCommand(client, database, command.get(), {kIndexNotFound},
+                                  "cannot change the TTL of " + collection);
+        !changed) {
+      return changed;
+    }
+  }
+  Bson command;
+  AppendString(command.get(), "createIndexes", collection);
+  bson_t indexes, index, key;
+  BSON_APPEND_ARRAY_BEGIN(command.get(), "indexes", &indexes);
+  BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+  BSON_APPEND_DOCUMENT_BEGIN(&index, "key", &key);
+  BSON_APPEND_INT32(&key, kExpiryField, 1);
+  bson_append_document_end(&index, &key);
+  AppendString(&index, "name", "ttl");
+  BSON_APPEND_INT64(&index, "expireAfterSeconds", after.count());
+  bson_append_document_end(&indexes, &index);
+  bson_append_array_end(command.get(), &indexes);
+  return RunCommand(client, database, command.get(), {},
+                    "cannot create the TTL index on " + collection);
+}
+
 Result<void> ApplySchema(mongoc_client_t* client, const std::string& database,
                          const Schema& schema) {
   // Collections are created up front: MongoDB before 4.4 cannot create one inside a
@@ -320,6 +362,9 @@ Result<void> ApplySchema(mongoc_client_t* client, const std::string& database,
           !indexed) {
         return indexed;
       }
+    }
+    if (!info.expire_field.empty()) {
+      if (auto ttl = CreateTtlIndex(client, database, name, info.expire_after); !ttl) return ttl;
     }
   }
   return Ok();
@@ -459,7 +504,7 @@ class MongoTransaction final : public Transaction {
     if (!existing) return std::move(existing).error();
     if (*existing) return Duplicate("id");
     if (auto unique = CheckUnique(**info, id, doc); !unique) return unique;
-    auto bson = ToStoredBson(id, doc);
+    auto bson = ToStoredBson(**info, id, doc);
     if (!bson) return std::move(bson).error();
     if (auto usable = Usable(); !usable) return usable;
     Bson opts;
@@ -478,7 +523,7 @@ class MongoTransaction final : public Transaction {
     auto info = schema_.Find(collection);
     if (!info) return std::move(info).error();
     if (auto unique = CheckUnique(**info, id, doc); !unique) return unique;
-    auto bson = ToStoredBson(id, doc);
+    auto bson = ToStoredBson(**info, id, doc);
     if (!bson) return std::move(bson).error();
     if (auto usable = Usable(); !usable) return usable;
     Bson filter, opts;
@@ -589,16 +634,20 @@ class MongoTransaction final : public Transaction {
     return failure;
   }
 
-  Result<BsonPtr> ToStoredBson(std::string_view id, const json::object& doc) {
-    if (doc.contains("_id")) {
-      return ValidationError(
-          "a document stored in MongoDB cannot have a top-level \"_id\" field: "
-          "the store keeps the document id there");
+  Result<BsonPtr> ToStoredBson(const CollectionInfo& info, std::string_view id,
+                               const json::object& doc) {
+    if (doc.contains("_id") || doc.contains(kExpiryField)) {
+      return ValidationError(std::string("a document stored in MongoDB cannot have a top-level "
+                                         "\"_id\" or \"") +
+                             kExpiryField + "\" field: the store keeps the id and the TTL there");
     }
     BsonPtr bson(bson_new());
     AppendString(bson.get(), "_id", id);
     if (auto appended = AppendObject(bson.get(), doc); !appended) {
       return std::move(appended).error();
+    }
+    if (auto expiry = ExpiryMillis(doc, info.expire_field)) {
+      BSON_APPEND_DATE_TIME(bson.get(), kExpiryField, *expiry);
     }
     return bson;
   }
