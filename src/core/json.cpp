@@ -124,7 +124,12 @@ int64_t GetInt(const json::object& obj, std::string_view key, int64_t fallback) 
   if (!v) return fallback;
   if (v->is_int64()) return v->get_int64();
   if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<int64_t>(v->get_double());
+  if (v->is_double()) {
+    // Converting a double outside int64's range is undefined behaviour (UBSan, found by
+    // fuzz/envelope on a retryCount of 8e19): such a value is as unusable as a wrong type.
+    const double d = v->get_double();
+    if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) return static_cast<int64_t>(d);
+  }
   return fallback;
 }
 

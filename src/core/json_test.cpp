@@ -87,5 +87,15 @@ TEST(BodyReader, RejectsBlankAndOverlongStrings) {
   EXPECT_EQ(r.details().size(), 2u);
 }
 
+// Found by fuzz/envelope (UBSan): a double beyond int64 was converted anyway.
+TEST(GetInt, ADoubleOutsideInt64IsTheFallback) {
+  auto doc = Obj(R"({"big": 8.4e19, "small": -1e300, "inf": 1e999, "ok": 42.9, "neg": -3.5})");
+  EXPECT_EQ(GetInt(doc, "big", 7), 7);
+  EXPECT_EQ(GetInt(doc, "small", 7), 7);
+  EXPECT_EQ(GetInt(doc, "inf", 7), 7);
+  EXPECT_EQ(GetInt(doc, "ok", 7), 42);
+  EXPECT_EQ(GetInt(doc, "neg", 7), -3);
+}
+
 }  // namespace
 }  // namespace shopflow

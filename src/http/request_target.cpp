@@ -16,7 +16,21 @@ Result<RequestTarget> ParseRequestTarget(std::string_view target) {
   if (out.path.find('\0') != std::string::npos) {
     return ValidationError("request target contains a NUL character");
   }
-  for (const auto& segment : url.segments()) out.segments.push_back(segment);
+  // Split the encoded path here rather than use url.segments(): that view hides a leading "/."
+  // (Boost.URL's marker for a path starting with "//"), so "/./api/orders" was routed as
+  // "/api/orders" while `path` said "/./api/orders" (found by fuzz/request_target). Each raw
+  // segment is decoded alone, so an encoded "/" stays inside its segment.
+  const std::string_view encoded = url.encoded_path();
+  if (encoded.size() > 1) {  // "/" has no segments
+    size_t start = 1;        // origin-form: the path starts with '/'
+    while (true) {
+      const size_t slash = encoded.find('/', start);
+      const std::string_view raw = encoded.substr(start, slash - start);
+      out.segments.push_back(boost::urls::pct_string_view(raw).decode());
+      if (slash == std::string_view::npos) break;
+      start = slash + 1;
+    }
+  }
   for (const auto& param : url.params()) {
     if (param.key.find('\0') != std::string::npos || param.value.find('\0') != std::string::npos) {
       return ValidationError("request target contains a NUL character");

@@ -1,0 +1,63 @@
+// Bodies and filters of the dead-letter and fault-injection APIs through their route handlers:
+// '0' POST /api/dlq/retry-all {queue?, eventType?, reason?, since?, until?, dryRun?, limit?},
+// '1' POST /api/dlq/:messageId/retry {queue?}, '2' PUT /api/faults/payments {mode?, count?},
+// '3' GET /api/dlq?<the rest> (the list filters, as a query string). The rest of the input is
+// the body (or the query). The store holds no dead letters, so re-drives find nothing to move.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/clock.hpp"
+#include "events/topology.hpp"
+#include "fuzz/support/fuzz_input.hpp"
+#include "fuzz/support/route_harness.hpp"
+#include "monitor/dlq/dead_letter_manager.hpp"
+#include "monitor/dlq/dlq_routes.hpp"
+#include "monitor/fault_injector.hpp"
+#include "transport/memory/in_memory_event_bus.hpp"
+
+namespace shopflow::fuzz {
+namespace {
+
+struct DlqTarget {
+  DlqTarget()
+      : harness(Merge({monitor::DeadLetterManager::Collections()})),
+        bus(DefaultTopology(), SystemClock::Instance()),
+        manager(harness.store(), bus, DefaultTopology(), SystemClock::Instance()),
+        faults(SystemClock::Instance(), {"inventory", "notifications", "orders", "payments"}) {
+    harness.Add(monitor::DlqRoutes(manager));
+    harness.Add(faults.Routes());
+  }
+
+  RouteHarness harness;
+  InMemoryEventBus bus;
+  monitor::DeadLetterManager manager;
+  monitor::FaultInjector faults;
+};
+
+}  // namespace
+}  // namespace shopflow::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace shopflow::fuzz;
+  static auto* target = new DlqTarget();
+  const auto [choice, payload] = Select(data, size, 4);
+  std::string body(payload);
+  shopflow::ApiResponse answer;
+  switch (choice) {
+    case 0:
+      answer = target->harness.Call("POST", "/api/dlq/retry-all", std::move(body));
+      break;
+    case 1:
+      answer = target->harness.Call("POST", "/api/dlq/01FUZZMESSAGE/retry", std::move(body));
+      break;
+    case 2:
+      answer = target->harness.Call("PUT", "/api/faults/payments", std::move(body));
+      break;
+    default:
+      answer = target->harness.Call("GET", "/api/dlq?" + body, "");
+      break;
+  }
+  CheckAnswer(answer, payload);
+  return 0;
+}
