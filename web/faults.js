@@ -6,11 +6,15 @@
 import { api, el } from './api.js';
 import { MODULES } from './diagram.js';
 
+// The payment gateway is not a module but can be broken too: its charges go unanswered, payments
+// wait and retry, and its circuit breaker opens (Health shows it).
+const TARGETS = [...MODULES, 'gateway'];
+
 export class FaultControl {
   constructor({ details, buttons, status, onFaults }) {
     this.details = details; this.status = status; this.onFaults = onFaults;
     this.available = null; this.faults = []; this.loading = null;
-    this.buttons = new Map(MODULES.map((m) => {
+    this.buttons = new Map(TARGETS.map((m) => {
       const b = el('button', { type: 'button', id: `fault-${m}`, class: 'secondary fault-toggle', 'aria-pressed': 'false', disabled: true, onclick: () => this.toggle(m) },
         el('span', { class: `chip mod-${m}`, text: m }), el('span', { class: 'fault-state', text: ' ok' }));
       buttons.append(b);
@@ -35,7 +39,7 @@ export class FaultControl {
     if (!res.ok) { this.status.textContent = `GET /api/faults → ${res.status}`; return; }
     this.available = true;
     this.faults = Array.isArray(res.body.faults) ? res.body.faults : [];
-    const modules = Array.isArray(res.body.modules) ? res.body.modules : MODULES;
+    const modules = Array.isArray(res.body.modules) ? res.body.modules : TARGETS;
     for (const [m, b] of this.buttons) b.hidden = !modules.includes(m);
     this.status.textContent = this.faults.length
       ? `failing: ${this.faults.map((f) => `${f.module} (${f.failed ?? 0} deliveries failed)`).join(', ')}` : 'all modules healthy';

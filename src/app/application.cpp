@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "app/guarded_channel.hpp"
+#include "app/guarded_gateway.hpp"
 #include "app/inventory_catalog.hpp"
 #include "app/openapi.hpp"
 #include "app/order_directory_adapter.hpp"
@@ -71,7 +72,8 @@ struct Application::Parts {
   std::unique_ptr<orders::Catalog> catalog;
   std::unique_ptr<orders::OrderService> orders;
   std::unique_ptr<orders::OrderEventHandler> order_events;
-  std::unique_ptr<payments::SimulatedGateway> gateway;
+  std::unique_ptr<payments::SimulatedGateway> simulated_gateway;
+  std::unique_ptr<payments::PaymentGateway> gateway;
   std::unique_ptr<payments::OrderDirectory> order_directory;
   std::unique_ptr<payments::PaymentService> payments;
   std::unique_ptr<payments::PaymentEventHandler> payment_events;
@@ -232,6 +234,8 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   };
   p->depths = std::make_unique<monitor::QueueDepthCache>(*p->bus);
   p->breakers = std::make_unique<monitor::CircuitBreakerSet>();
+  const monitor::CircuitBreakerOptions breaker_options{
+      .failure_threshold = settings.breaker_failures, .cool_down = settings.breaker_cool_down};
   monitor::MessageLoggerOptions logger_options;
   logger_options.max_count = settings.messages_max_count;
   logger_options.max_age = settings.messages_max_age;
@@ -270,7 +274,11 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   // Breaking a module on purpose (/api/faults): on by default only for a loopback listener.
   const bool faults_on = settings.fault_injection == "on" ||
                          (settings.fault_injection == "auto" && IsLoopbackHost(settings.host));
-  p->faults = std::make_unique<monitor::FaultInjector>(clock, modules, faults_on);
+  // The payment gateway can be broken too (it answers nothing: payments retry, its breaker
+  // opens), wherever payments runs.
+  std::vector<std::string> fault_targets = modules;
+  if (runs("payments")) fault_targets.emplace_back("gateway");
+  p->faults = std::make_unique<monitor::FaultInjector>(clock, fault_targets, faults_on);
   // Consumers: each module's handler on its own queue (EVENTS.md topology).
   auto subscribe = [&](std::string_view module, std::string_view queue, EventHandler handler) {
     handler = p->faults->Wrap(std::string(module), std::move(handler));
@@ -316,7 +324,13 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     payments::PaymentsOptions payment_options;
     payment_options.gateway_latency = settings.gateway_latency;
     payment_options.auto_confirm_delay = settings.auto_confirm_delay;
-    p->gateway = std::make_unique<payments::SimulatedGateway>(payment_options.gateway_latency);
+    payment_options.gateway_give_up = settings.gateway_give_up;
+    monitor::FaultInjector* faults = p->faults.get();
+    p->simulated_gateway = std::make_unique<payments::SimulatedGateway>(
+        payment_options.gateway_latency, [faults] { return faults->Trip("gateway"); });
+    // Charges sit behind a circuit breaker, visible in /api/health and /metrics like SMTP's.
+    p->gateway = std::make_unique<GuardedGateway>(
+        *p->simulated_gateway, p->breakers->Get("gateway", clock, breaker_options));
     if (order_replica) {
       p->order_directory = std::make_unique<payments::ReplicaOrderDirectory>(*p->store);
     } else {
@@ -353,7 +367,8 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     // External calls sit behind circuit breakers, visible in /api/health and /metrics.
     auto channels = notifications::MakeChannels(notification_options);
     auto guard = [&](auto& channel, std::string_view name) {
-      channel = std::make_unique<GuardedChannel>(std::move(channel), p->breakers->Get(name, clock));
+      channel = std::make_unique<GuardedChannel>(std::move(channel),
+                                                 p->breakers->Get(name, clock, breaker_options));
     };
     guard(channels.email, "smtp");
     guard(channels.sms, "sms_webhook");

@@ -53,20 +53,27 @@ struct Settings {
   /// pix and boleto payments confirm themselves after this long; 0 = only by
   /// PUT /api/payments/:id/status (the bank's confirmation).
   std::chrono::milliseconds auto_confirm_delay{0};  // SHOPFLOW_AUTO_CONFIRM_MS
+  /// A card charge the gateway keeps leaving unanswered fails its payment after this long.
+  std::chrono::milliseconds gateway_give_up{10 * 60'000};  // SHOPFLOW_GATEWAY_GIVE_UP_MS
+
+  /// Circuit breakers around external calls (payment gateway, SMTP, webhooks): consecutive
+  /// failures that open one, and how long it stays open before a trial call.
+  int breaker_failures = 5;                             // SHOPFLOW_BREAKER_FAILURES
+  std::chrono::milliseconds breaker_cool_down{30'000};  // SHOPFLOW_BREAKER_COOL_DOWN_MS
 
   // Notifications.
-  std::string smtp_url;                              // SMTP_URL (empty: emails recorded only)
-  std::string smtp_from = "shopflow@localhost";      // SMTP_FROM
-  std::string sms_webhook_url;                       // SHOPFLOW_SMS_WEBHOOK_URL
-  std::string push_webhook_url;                      // SHOPFLOW_PUSH_WEBHOOK_URL
-  std::string alert_email = "operators@localhost";   // SHOPFLOW_ALERT_EMAIL (stock alerts)
+  std::string smtp_url;                             // SMTP_URL (empty: emails recorded only)
+  std::string smtp_from = "shopflow@localhost";     // SMTP_FROM
+  std::string sms_webhook_url;                      // SHOPFLOW_SMS_WEBHOOK_URL
+  std::string push_webhook_url;                     // SHOPFLOW_PUSH_WEBHOOK_URL
+  std::string alert_email = "operators@localhost";  // SHOPFLOW_ALERT_EMAIL (stock alerts)
   std::string templates_dir;  // SHOPFLOW_TEMPLATES_DIR (empty: the built-in templates)
 
   // Monitoring.
-  int64_t messages_max_count = 100'000;            // SHOPFLOW_MESSAGES_MAX (event log rows kept)
-  std::chrono::seconds messages_max_age{86400};   // SHOPFLOW_MESSAGES_MAX_AGE_S
-  int64_t dlq_alert_threshold = 10;               // SHOPFLOW_DLQ_ALERT_THRESHOLD (dead letters)
-  int64_t redrive_rate = 50;                      // SHOPFLOW_REDRIVE_RATE (re-drives per second)
+  int64_t messages_max_count = 100'000;          // SHOPFLOW_MESSAGES_MAX (event log rows kept)
+  std::chrono::seconds messages_max_age{86400};  // SHOPFLOW_MESSAGES_MAX_AGE_S
+  int64_t dlq_alert_threshold = 10;              // SHOPFLOW_DLQ_ALERT_THRESHOLD (dead letters)
+  int64_t redrive_rate = 50;                     // SHOPFLOW_REDRIVE_RATE (re-drives per second)
   /// Breaking modules on purpose through /api/faults: "auto" (on when listening on loopback),
   /// "on" or "off".
   std::string fault_injection = "auto";  // SHOPFLOW_FAULT_INJECTION

@@ -103,6 +103,11 @@ void CircuitBreaker::RecordSuccess() {
   }
 }
 
+void CircuitBreaker::Cancel() {
+  std::lock_guard lock(mutex_);
+  if (state_ == CircuitState::kHalfOpen && trials_in_flight_ > 0) --trials_in_flight_;
+}
+
 void CircuitBreaker::RecordFailure() {
   std::lock_guard lock(mutex_);
   ++failures_;

@@ -59,8 +59,8 @@ bool CountsAsDependencyFailure(const Error& error);
 /// it, a failure opens it again for another cool-down. Results reported while open (calls let
 /// through before it opened) change nothing.
 ///
-/// Use Call(fn), or Allow() followed by exactly one RecordSuccess/RecordFailure per allowed
-/// call (a trial never reported keeps its half-open slot taken).
+/// Use Call(fn), or Allow() followed by exactly one RecordSuccess/RecordFailure/Cancel per
+/// allowed call (a trial never reported keeps its half-open slot taken).
 ///
 /// Thread-safe (one mutex, never held while calling out). Lifetime: `clock` outlives it.
 class CircuitBreaker {
@@ -71,6 +71,9 @@ class CircuitBreaker {
   bool Allow();
   void RecordSuccess();
   void RecordFailure();
+  /// An allowed call that was not made after all (the caller found it could not call yet):
+  /// gives back a half-open trial slot; counts nothing.
+  void Cancel();
 
   /// Runs `fn` (returning Result<T>) if allowed, else returns kUnavailable "<name> circuit
   /// open" without calling it. Errors for which CountsAsDependencyFailure holds, and

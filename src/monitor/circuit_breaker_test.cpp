@@ -83,6 +83,20 @@ TEST_F(CircuitBreakerTest, HalfOpenLetsAtMostTheConfiguredTrialsThrough) {
   EXPECT_FALSE(breaker.Allow());
 }
 
+TEST_F(CircuitBreakerTest, ACancelledTrialGivesItsSlotBackAndCountsNothing) {
+  CircuitBreaker breaker("gateway", clock_, Options(1, 1s, 1));
+  breaker.RecordFailure();
+  clock_.Advance(1s);
+  EXPECT_TRUE(breaker.Allow());
+  EXPECT_FALSE(breaker.Allow()) << "the one trial slot is taken";
+  breaker.Cancel();
+  EXPECT_EQ(breaker.State(), CircuitState::kHalfOpen);
+  EXPECT_TRUE(breaker.Allow()) << "the slot was given back";
+  const CircuitBreakerSnapshot s = breaker.Snapshot();
+  EXPECT_EQ(s.successes, 0u);
+  EXPECT_EQ(s.failures, 1u);
+}
+
 TEST_F(CircuitBreakerTest, ResultsReportedWhileOpenChangeNothing) {
   CircuitBreaker breaker("smtp", clock_, Options(1, 10s));
   breaker.RecordFailure();

@@ -20,17 +20,31 @@ EventHandler FaultInjector::Wrap(std::string module, EventHandler inner) {
   };
 }
 
-std::optional<HandlerOutcome> FaultInjector::Intercept(const std::string& module) {
+std::optional<FaultMode> FaultInjector::Take(std::string_view target) {
   std::lock_guard lock(mutex_);
-  auto it = faults_.find(module);
+  auto it = faults_.find(target);
   if (it == faults_.end()) return std::nullopt;
   Fault& fault = it->second;
   const FaultMode mode = fault.mode;
   ++fault.failed;
   if (fault.remaining && --*fault.remaining <= 0) faults_.erase(it);
-  std::string reason = "injected fault: " + module + " is broken on purpose (/api/faults)";
-  if (mode == FaultMode::kReject) return HandlerOutcome::DeadLetter(std::move(reason));
-  return HandlerOutcome::Retry(std::move(reason));
+  return mode;
+}
+
+std::string FaultInjector::Reason(std::string_view target) {
+  return "injected fault: " + std::string(target) + " is broken on purpose (/api/faults)";
+}
+
+std::optional<HandlerOutcome> FaultInjector::Intercept(const std::string& module) {
+  const std::optional<FaultMode> mode = Take(module);
+  if (!mode) return std::nullopt;
+  if (*mode == FaultMode::kReject) return HandlerOutcome::DeadLetter(Reason(module));
+  return HandlerOutcome::Retry(Reason(module));
+}
+
+std::optional<std::string> FaultInjector::Trip(std::string_view target) {
+  if (!enabled_ || !Take(target)) return std::nullopt;
+  return Reason(target);
 }
 
 Result<json::object> FaultInjector::Set(std::string_view module, FaultMode mode,

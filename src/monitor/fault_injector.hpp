@@ -37,6 +37,11 @@ class FaultInjector {
   /// `inner` behind this injector's fault for `module` (one of the known modules).
   EventHandler Wrap(std::string module, EventHandler inner);
 
+  /// For a dependency that is not a consumer (the payment gateway, target "gateway"): the
+  /// reason to fail one call with when a fault is set for `target` (either mode: the dependency
+  /// is down), counted like a failed delivery; nullopt otherwise.
+  std::optional<std::string> Trip(std::string_view target);
+
   /// Sets (or replaces) the fault of `module`. `count` > 0 limits it to that many deliveries.
   /// kForbidden when disabled, kNotFound for an unknown module, kValidationFailed for a count
   /// below 1.
@@ -61,12 +66,15 @@ class FaultInjector {
   json::object FaultJson(const std::string& module, const Fault& fault) const;
   /// The outcome for one delivery to `module`'s consumer, when a fault applies.
   std::optional<HandlerOutcome> Intercept(const std::string& module);
+  /// The mode of `target`'s fault, counting one failure (and clearing a used-up fault).
+  std::optional<FaultMode> Take(std::string_view target);
+  static std::string Reason(std::string_view target);
 
   const Clock& clock_;
   const std::vector<std::string> modules_;
   const bool enabled_;
   mutable std::mutex mutex_;
-  std::map<std::string, Fault> faults_;
+  std::map<std::string, Fault, std::less<>> faults_;
 };
 
 /// "fail" or "reject".

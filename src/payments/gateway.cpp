@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <utility>
 
 #include "core/ids.hpp"
 #include "payments/payment.hpp"
@@ -11,7 +12,8 @@
 namespace shopflow::payments {
 namespace asio = boost::asio;
 
-SimulatedGateway::SimulatedGateway(std::chrono::milliseconds latency) : latency_(latency) {}
+SimulatedGateway::SimulatedGateway(std::chrono::milliseconds latency, OutageProbe outage)
+    : latency_(latency), outage_(std::move(outage)) {}
 
 namespace {
 
@@ -107,6 +109,12 @@ GatewayResult SimulatedGateway::Decide(const ChargeRequest& request) {
 }
 
 GatewayResult SimulatedGateway::Answer(const ChargeRequest& request) {
+  // Asked outside the lock: the probe belongs to someone else (the fault injector).
+  if (outage_) {
+    if (std::optional<std::string> reason = outage_()) {
+      return GatewayResult{GatewayResult::Outcome::kUnavailable, "", std::move(*reason)};
+    }
+  }
   std::lock_guard lock(mutex_);
   if (auto it = answers_.find(request.payment_id); it != answers_.end()) return it->second;
   GatewayResult result = Decide(request);

@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -49,10 +50,14 @@ struct GatewayResult {
     kApproved,  // captured: the payment succeeds
     kDeclined,  // refused: the payment fails with `failure_reason`
     kPending,   // pix / boleto: registered, waiting for the bank's confirmation
+    /// No answer: the gateway is down, timed out, or its circuit breaker is open. Nothing is
+    /// known to be captured; the same charge may be sent again (charges are idempotent per
+    /// payment id), so the payment stays `processing` and is retried with backoff.
+    kUnavailable,
   };
   Outcome outcome = Outcome::kApproved;
   std::string transaction_id;
-  std::string failure_reason;  // kDeclined: "card_declined", "insufficient_funds", ...
+  std::string failure_reason;  // kDeclined: "card_declined", ...; kUnavailable: why
 
   bool operator==(const GatewayResult&) const = default;
 };
@@ -87,11 +92,17 @@ inline constexpr std::string_view kInsufficientFundsCard = "4000000000009995";
 /// no thread is blocked) and makes TryChargeNow return nullopt. Answers are remembered per
 /// payment id (the most recent kRememberedCharges) for idempotency and Lookup; they live in
 /// memory, so a restarted process knows none. Thread-safe.
+///
+/// `outage`, when set, is asked before each charge: a reason means the gateway is down for that
+/// charge (kUnavailable with that reason, nothing remembered), so an outage can be staged on
+/// purpose (/api/faults/gateway) and the payments' retry and circuit breaker watched.
 class SimulatedGateway final : public PaymentGateway {
  public:
   static constexpr size_t kRememberedCharges = 100'000;
+  using OutageProbe = std::function<std::optional<std::string>()>;
 
-  explicit SimulatedGateway(std::chrono::milliseconds latency = std::chrono::milliseconds(0));
+  explicit SimulatedGateway(std::chrono::milliseconds latency = std::chrono::milliseconds(0),
+                            OutageProbe outage = {});
 
   std::optional<GatewayResult> TryChargeNow(const ChargeRequest& request) override;
   boost::asio::awaitable<GatewayResult> Charge(ChargeRequest request) override;
@@ -104,6 +115,7 @@ class SimulatedGateway final : public PaymentGateway {
   GatewayResult Answer(const ChargeRequest& request);
 
   const std::chrono::milliseconds latency_;
+  const OutageProbe outage_;
   mutable std::mutex mutex_;
   std::map<std::string, GatewayResult, std::less<>> answers_;
   std::deque<std::string> answer_order_;  // oldest first, to forget beyond the cap

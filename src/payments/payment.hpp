@@ -48,7 +48,8 @@ struct Payment {
   std::string failure_reason;  // "" unless failed: omitted from JSON
   TimePoint created_at{};
   std::optional<TimePoint> processed_at;  // when succeeded or failed was decided
-  /// {customerId, correlationId, cardLast4?, refundReason?, refundedAt?}; never a card number.
+  /// {customerId, correlationId, cardLast4?, cardToken?, gatewayAttempts?, gatewayError?,
+  /// gatewayRetryAt?, refundReason?, refundedAt?}; never a card number (see payment_processor).
   json::object metadata;
 
   std::string customer_id() const;

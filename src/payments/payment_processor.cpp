@@ -1,5 +1,6 @@
 #include "payments/payment_processor.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "events/event_types.hpp"
@@ -10,6 +11,23 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Backoff between charges the gateway left unanswered: 1 s, 2 s, 4 s, ... capped at a minute.
+// While the gateway's circuit is open the retries cost nothing (refused at once), so the cap
+// only bounds how late a payment notices the gateway is back.
+Duration GatewayRetryDelay(int64_t attempts) {
+  const int64_t shift = std::clamp<int64_t>(attempts - 1, 0, 6);
+  return std::min<Duration>(std::chrono::seconds(1LL << shift), std::chrono::seconds(60));
+}
+
+// The gateway did not answer: the payment stays `processing`, and its metadata says how often
+// and why, and when PaymentWorker sends the charge again.
+void RecordUnavailable(Payment& payment, const GatewayResult& result, TimePoint now) {
+  const int64_t attempts = GetInt(payment.metadata, kGatewayAttemptsKey) + 1;
+  payment.metadata[kGatewayAttemptsKey] = attempts;
+  payment.metadata[kGatewayErrorKey] = result.failure_reason;
+  payment.metadata[kGatewayRetryAtKey] = FormatRfc3339(now + GatewayRetryDelay(attempts));
+}
+
 // Returns whether `payment` changed (and must be stored).
 Result<bool> ApplyGatewayResult(Transaction& txn, Payment& payment, const GatewayResult& result,
                                 const EventOrigin& origin, TimePoint now) {
@@ -17,6 +35,11 @@ Result<bool> ApplyGatewayResult(Transaction& txn, Payment& payment, const Gatewa
   // phase 2, a bank confirmation, a compensation): the first decision stands.
   if (payment.status != PaymentStatus::kProcessing) return false;
   bool changed = false;
+  // An answer at last: no charge is due again.
+  if (result.outcome != GatewayResult::Outcome::kUnavailable &&
+      payment.metadata.erase(kGatewayRetryAtKey) > 0) {
+    changed = true;
+  }
   if (payment.transaction_id.empty() && !result.transaction_id.empty()) {
     payment.transaction_id = result.transaction_id;
     changed = true;
@@ -38,6 +61,9 @@ Result<bool> ApplyGatewayResult(Transaction& txn, Payment& payment, const Gatewa
       return true;
     case GatewayResult::Outcome::kPending:
       break;
+    case GatewayResult::Outcome::kUnavailable:
+      RecordUnavailable(payment, result, now);
+      return true;
   }
   return changed;
 }
@@ -61,6 +87,12 @@ Result<std::optional<ChargeRequest>> PaymentProcessor::Begin(Transaction& txn, P
   if (auto moved = TransitionAndRecord(txn, payment, PaymentStatus::kProcessing, "", origin, now);
       !moved) {
     return std::move(moved).error();
+  }
+  // The token (never the number) stays with the payment, so a charge the gateway could not
+  // answer can be sent again later (PaymentWorker), perhaps by another process.
+  if (IsCardMethod(payment.method) && !card_number.empty()) {
+    payment.metadata[kCardTokenKey] =
+        IsCardToken(card_number) ? card_number : TokenizeCard(card_number).token;
   }
   ChargeRequest request{payment.payment_id, payment.order_id, payment.amount, payment.method,
                         card_number};

@@ -15,6 +15,14 @@
 
 namespace shopflow::payments {
 
+/// Payment metadata kept for charges the gateway left unanswered (GatewayResult kUnavailable):
+/// the card token to send again, how many charges went unanswered, the last reason, and when
+/// the next is due (RFC 3339).
+inline constexpr std::string_view kCardTokenKey = "cardToken";
+inline constexpr std::string_view kGatewayAttemptsKey = "gatewayAttempts";
+inline constexpr std::string_view kGatewayErrorKey = "gatewayError";
+inline constexpr std::string_view kGatewayRetryAtKey = "gatewayRetryAt";
+
 /// The charging steps shared by the API and the saga. A gateway call never happens inside a
 /// store write (the store has one writer thread), so a charge has up to two phases:
 ///
@@ -45,7 +53,8 @@ class PaymentProcessor {
 
   /// Phase 2 inside `txn`: applies `result` to the payment if it is still `processing`
   /// (approved → succeeded, declined → failed with the gateway's reason, pending → keeps
-  /// processing and takes the transaction id) with the matching event; otherwise changes
+  /// processing and takes the transaction id, unavailable → keeps processing and records the
+  /// attempt and the next one's time in metadata) with the matching event; otherwise changes
   /// nothing. Returns the payment as stored after the call; kNotFound if it does not exist.
   Result<Payment> Finish(Transaction& txn, std::string_view payment_id, const GatewayResult& result,
                          const EventOrigin& origin) const;

@@ -7,6 +7,7 @@
 
 #include "core/ids.hpp"
 #include "payments/payment_records.hpp"
+#include "payments/run_blocking.hpp"
 
 namespace shopflow::payments {
 namespace {
@@ -17,8 +18,13 @@ constexpr int64_t kMaxPerScan = 10'000;
 
 struct Candidate {
   std::string payment_id;
+  std::string order_id;
+  Money amount;
   std::string method;
   TimePoint created_at;
+  std::string card_token;
+  // Set when the gateway left its last charge unanswered: when to send it again.
+  std::optional<TimePoint> retry_at;
 };
 
 Result<std::vector<Candidate>> ProcessingPayments(Store& store) {
@@ -35,7 +41,13 @@ Result<std::vector<Candidate>> ProcessingPayments(Store& store) {
       for (const auto& doc : page->docs) {
         auto payment = Payment::FromJson(doc);
         if (!payment) return std::move(payment).error();
-        found.push_back({payment->payment_id, payment->method, payment->created_at});
+        std::optional<TimePoint> retry_at;
+        if (const std::string at = GetString(payment->metadata, kGatewayRetryAtKey); !at.empty()) {
+          retry_at = ParseRfc3339(at);
+        }
+        found.push_back({payment->payment_id, payment->order_id, payment->amount, payment->method,
+                         payment->created_at, GetString(payment->metadata, kCardTokenKey),
+                         retry_at});
       }
       if (static_cast<int64_t>(page->docs.size()) < kPageSize) break;
     }
@@ -43,6 +55,35 @@ Result<std::vector<Candidate>> ProcessingPayments(Store& store) {
   });
   if (!read) return std::move(read).error();
   return found;
+}
+
+// A charge the gateway left unanswered, sent again; past `give_up` (from the payment's creation)
+// another unanswered charge fails the payment with "gateway_unavailable".
+GatewayResult ChargeAgain(PaymentGateway& gateway, const Candidate& c, TimePoint now,
+                          Duration give_up) {
+  // The same payment id: a charge that did reach the gateway is answered, not captured twice.
+  ChargeRequest request{c.payment_id, c.order_id, c.amount, c.method, c.card_token};
+  GatewayResult answer = RunBlocking([&] { return gateway.Charge(request); });
+  if (answer.outcome == GatewayResult::Outcome::kUnavailable && now - c.created_at >= give_up) {
+    spdlog::warn(
+        "payments worker: giving up on payment {} after the gateway left it unanswered "
+        "for {} s: {}",
+        c.payment_id, std::chrono::duration_cast<std::chrono::seconds>(now - c.created_at).count(),
+        answer.failure_reason);
+    return GatewayResult{GatewayResult::Outcome::kDeclined, "", "gateway_unavailable"};
+  }
+  return answer;
+}
+
+// A charge whose process died between its two phases: what the gateway answered, if it knows;
+// otherwise it never reached the gateway and, with nothing captured, the payment fails.
+GatewayResult AnswerForStalled(const PaymentGateway& gateway, const Candidate& c) {
+  std::optional<GatewayResult> answer = gateway.Lookup(c.payment_id);
+  if (!answer || answer->outcome == GatewayResult::Outcome::kPending ||
+      answer->outcome == GatewayResult::Outcome::kUnavailable) {
+    return GatewayResult{GatewayResult::Outcome::kDeclined, "", "processing_interrupted"};
+  }
+  return *answer;
 }
 
 }  // namespace
@@ -76,15 +117,16 @@ Result<int> PaymentWorker::Scan(Job job) {
                                             : Duration(options_.auto_confirm_delay);
   int changed = 0;
   for (const Candidate& c : *candidates) {
+    // A charge to send again belongs to recovery whatever the method (pix registration too).
+    const bool retry = c.retry_at.has_value();
     const bool card = IsCardMethod(c.method);
-    if (card != (job == Job::kRecover) || now - c.created_at < age) continue;
-    // Asked outside the write: Lookup belongs to the gateway, which may be slow.
+    const bool mine = job == Job::kRecover ? retry || card : !retry && !card;
+    if (!mine || (retry ? now < *c.retry_at : now - c.created_at < age)) continue;
+    // Asked outside the write: the gateway may be slow.
     std::optional<GatewayResult> answer;
     if (job == Job::kRecover) {
-      answer = processor_.gateway().Lookup(c.payment_id);
-      if (!answer || answer->outcome == GatewayResult::Outcome::kPending) {
-        answer = GatewayResult{GatewayResult::Outcome::kDeclined, "", "processing_interrupted"};
-      }
+      answer = c.retry_at ? ChargeAgain(processor_.gateway(), c, now, options_.gateway_give_up)
+                          : AnswerForStalled(processor_.gateway(), c);
     }
     bool did_change = false;
     auto written = WriteAndWait(processor_.store(), [&](Transaction& txn) -> Result<void> {

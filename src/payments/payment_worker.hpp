@@ -21,6 +21,10 @@ namespace shopflow::payments {
 ///   (PaymentGateway::Lookup). When the gateway knows none the charge never reached it, and
 ///   since payments keeps no card number it cannot be sent again: the payment fails with
 ///   failureReason "processing_interrupted" (nothing was captured);
+/// - payments whose last charge the gateway left unanswered (GatewayResult kUnavailable:
+///   down, timed out, circuit open) are charged again once their metadata's gatewayRetryAt is
+///   due (backoff of PaymentProcessor), with the kept card token and the same payment id; after
+///   options.gateway_give_up an unanswered charge fails the payment with "gateway_unavailable";
 /// - pix and boleto payments processing for at least options.auto_confirm_delay (when > 0) are
 ///   confirmed: succeeded, PAYMENT_SUCCEEDED.
 ///

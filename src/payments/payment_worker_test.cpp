@@ -23,6 +23,17 @@ class PaymentWorkerTest : public PaymentsTest {
     options.scan_interval = std::chrono::milliseconds(5);
     return options;
   }
+
+  /// The order's payment ended as `status` (with `reason`), its last event `event_type`.
+  void ExpectEnded(const std::string& order_id, PaymentStatus status, const std::string& reason,
+                   const std::string& event_type) {
+    auto payment = PaymentOf(order_id);
+    ASSERT_TRUE(payment.has_value());
+    EXPECT_EQ(payment->status, status) << order_id;
+    EXPECT_EQ(payment->failure_reason, reason) << order_id;
+    EXPECT_FALSE(payment->metadata.contains(kGatewayRetryAtKey)) << order_id;
+    EXPECT_EQ(OutboxFor(order_id).back().event_type, event_type) << order_id;
+  }
 };
 
 // --- pix / boleto auto-confirm -------------------------------------------------------------------
@@ -253,6 +264,92 @@ TEST_F(PaymentWorkerTest, TheWorkerThreadRecoversStalledPaymentsAndStopsCleanly)
   worker->Stop();  // idempotent
   worker.reset();
   EXPECT_EQ(OutboxFor("o1").back().event_type, "PAYMENT_SUCCEEDED");
+}
+
+// --- charges the gateway left unanswered --------------------------------------------------------
+
+TEST_F(PaymentWorkerTest, AChargeTheGatewayLeftUnansweredIsSentAgainWithBackoffUntilAnswered) {
+  gateway_.set_mode(ScriptedGateway::Mode::kDown);
+  Deliver(OrderEvent(events::kOrderCreated, {.order_id = "o1", .card_number = "4242424242424242"},
+                     clock_.Now()));
+  Deliver(OrderEvent(events::kOrderCreated, {.order_id = "o2", .card_number = "4000000000000002"},
+                     clock_.Now()));
+  EXPECT_EQ(Outcomes().back().kind, HandlerOutcome::Kind::kAck) << "the event is applied";
+  auto waiting = *PaymentOf("o1");
+  EXPECT_EQ(waiting.status, PaymentStatus::kProcessing);
+  EXPECT_EQ(GetInt(waiting.metadata, kGatewayAttemptsKey), 1);
+  EXPECT_EQ(GetString(waiting.metadata, kGatewayErrorKey), ScriptedGateway::kDownReason);
+  EXPECT_EQ(GetString(waiting.metadata, kGatewayRetryAtKey),
+            FormatRfc3339(clock_.Now() + std::chrono::seconds(1)));
+  EXPECT_EQ(GetString(waiting.metadata, kCardTokenKey), "tok_ok_visa_4242");
+  EXPECT_EQ(ToJsonText(waiting.ToJson()).find("4242424242424242"), std::string::npos);
+
+  PaymentWorker worker(*store_, gateway_, clock_, Options());
+  const int charges = gateway_.charges();
+  auto early = worker.RecoverStalled();
+  ASSERT_TRUE(IsOk(early));
+  EXPECT_EQ(*early, 0);
+  EXPECT_EQ(gateway_.charges(), charges) << "not due yet: the gateway is not asked";
+
+  clock_.Advance(std::chrono::seconds(1));
+  auto still_down = worker.RecoverStalled();
+  ASSERT_TRUE(IsOk(still_down));
+  EXPECT_EQ(*still_down, 0);
+  EXPECT_EQ(gateway_.charges(), charges + 2);
+  waiting = *PaymentOf("o1");
+  EXPECT_EQ(waiting.status, PaymentStatus::kProcessing);
+  EXPECT_EQ(GetInt(waiting.metadata, kGatewayAttemptsKey), 2);
+  EXPECT_EQ(GetString(waiting.metadata, kGatewayRetryAtKey),
+            FormatRfc3339(clock_.Now() + std::chrono::seconds(2)))
+      << "the delay doubles";
+
+  gateway_.set_mode(ScriptedGateway::Mode::kPass);
+  clock_.Advance(std::chrono::seconds(2));
+  auto answered = worker.RecoverStalled();
+  ASSERT_TRUE(IsOk(answered));
+  EXPECT_EQ(*answered, 2);
+  ExpectEnded("o1", PaymentStatus::kSucceeded, "", "PAYMENT_SUCCEEDED");
+  auto paid = *PaymentOf("o1");
+  EXPECT_EQ(paid.transaction_id, gateway_.Lookup(paid.payment_id)->transaction_id);
+  // The kept token still says declined.
+  ExpectEnded("o2", PaymentStatus::kFailed, "card_declined", "PAYMENT_FAILED");
+
+  auto again = worker.RecoverStalled();
+  ASSERT_TRUE(IsOk(again));
+  EXPECT_EQ(*again, 0) << "settled once";
+  EXPECT_EQ(OutboxFor("o1").size(), 3u);
+}
+
+TEST_F(PaymentWorkerTest, APaymentTheGatewayNeverAnswersFailsAfterTheGiveUpTime) {
+  gateway_.set_mode(ScriptedGateway::Mode::kDown);
+  Deliver(OrderEvent(events::kOrderCreated, {.order_id = "o1"}, clock_.Now()));
+  PaymentsOptions options = Options();
+  options.gateway_give_up = std::chrono::minutes(5);
+  PaymentWorker worker(*store_, gateway_, clock_, options);
+  clock_.Advance(std::chrono::minutes(4));
+  ASSERT_TRUE(IsOk(worker.RecoverStalled()));
+  EXPECT_EQ(PaymentOf("o1")->status, PaymentStatus::kProcessing);
+  clock_.Advance(std::chrono::minutes(1));
+  auto gave_up = worker.RecoverStalled();
+  ASSERT_TRUE(IsOk(gave_up));
+  EXPECT_EQ(*gave_up, 1);
+  ExpectEnded("o1", PaymentStatus::kFailed, "gateway_unavailable", "PAYMENT_FAILED");
+}
+
+TEST_F(PaymentWorkerTest, APixRegistrationTheGatewayLeftUnansweredIsRetriedNotConfirmed) {
+  gateway_.set_mode(ScriptedGateway::Mode::kDown);
+  Deliver(OrderEvent(events::kOrderCreated, {.order_id = "o1", .method = "pix"}, clock_.Now()));
+  PaymentWorker worker(*store_, gateway_, clock_, Options());
+  gateway_.set_mode(ScriptedGateway::Mode::kPass);
+  clock_.Advance(std::chrono::seconds(1));
+  ASSERT_TRUE(IsOk(worker.RunOnce()));
+  auto registered = *PaymentOf("o1");
+  EXPECT_EQ(registered.status, PaymentStatus::kProcessing) << "pix waits for the bank";
+  EXPECT_FALSE(registered.transaction_id.empty());
+  EXPECT_FALSE(registered.metadata.contains(kGatewayRetryAtKey));
+  clock_.Advance(std::chrono::minutes(10));
+  ASSERT_TRUE(IsOk(worker.ConfirmDue()));
+  EXPECT_EQ(PaymentOf("o1")->status, PaymentStatus::kSucceeded);
 }
 
 }  // namespace

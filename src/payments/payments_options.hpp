@@ -15,6 +15,10 @@ struct PaymentsOptions {
   /// A card payment `processing` for this long is considered stalled (its process died between
   /// the two phases of a charge) and is finished by recovery. Must exceed the gateway latency.
   std::chrono::milliseconds stall_timeout{30'000};
+  /// A card payment whose charges the gateway keeps leaving unanswered (down, circuit open) is
+  /// charged again with backoff until it is this old, then fails with failureReason
+  /// "gateway_unavailable" (its order then fails and gives its stock back).
+  std::chrono::milliseconds gateway_give_up{10 * 60'000};
   /// How often the worker scans for due confirmations and stalled payments (real time).
   std::chrono::milliseconds scan_interval{1'000};
 };

@@ -78,11 +78,16 @@ int ScriptedGateway::charges() const {
   return charges_;
 }
 
+GatewayResult ScriptedGateway::Down() {
+  return GatewayResult{GatewayResult::Outcome::kUnavailable, "", std::string(kDownReason)};
+}
+
 std::optional<GatewayResult> ScriptedGateway::TryChargeNow(const ChargeRequest& request) {
   {
     std::lock_guard lock(mutex_);
     if (!instant_) return std::nullopt;
     ++charges_;
+    if (mode_ == Mode::kDown) return Down();
   }
   return inner_.TryChargeNow(request);
 }
@@ -98,6 +103,7 @@ asio::awaitable<GatewayResult> ScriptedGateway::Charge(ChargeRequest request) {
   if (mode == Mode::kCrashBeforeCharge) {
     throw std::runtime_error("simulated crash before the gateway was asked");
   }
+  if (mode == Mode::kDown) co_return Down();
   if (mode == Mode::kHold) {
     timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
                                                  asio::steady_timer::time_point::max());

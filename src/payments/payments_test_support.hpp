@@ -64,10 +64,12 @@ class FakeOrderDirectory final : public OrderDirectory {
 ///   every charge takes the two-phase path through Charge;
 /// - kHold: Charge waits until Release() (to observe the state between the phases);
 /// - kCrashBeforeCharge / kCrashAfterCharge: Charge throws before / after the simulator
-///   decided, as if the process died between the phases.
+///   decided, as if the process died between the phases;
+/// - kDown: every charge (instant or not) answers kUnavailable "gateway down (scripted)".
 class ScriptedGateway final : public PaymentGateway {
  public:
-  enum class Mode { kPass, kHold, kCrashBeforeCharge, kCrashAfterCharge };
+  enum class Mode { kPass, kHold, kCrashBeforeCharge, kCrashAfterCharge, kDown };
+  static constexpr std::string_view kDownReason = "gateway down (scripted)";
 
   explicit ScriptedGateway(SimulatedGateway& inner) : inner_(inner) {}
 
@@ -84,6 +86,8 @@ class ScriptedGateway final : public PaymentGateway {
   std::optional<GatewayResult> Lookup(std::string_view payment_id) const override;
 
  private:
+  static GatewayResult Down();
+
   SimulatedGateway& inner_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
