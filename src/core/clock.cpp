@@ -88,6 +88,14 @@ std::optional<TimePoint> ParseRfc3339(std::string_view text) {
       minute > 59 || second > 60) {
     return std::nullopt;
   }
+  // 2026-02-30 is no date (it would roll over into March); second 60 stays: RFC 3339's leap
+  // second, counted as the next minute's first.
+  using namespace std::chrono;
+  if (!year_month_day{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
+                      std::chrono::day{static_cast<unsigned>(day)}}
+           .ok()) {
+    return std::nullopt;
+  }
   int64_t nanos = 0;
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
