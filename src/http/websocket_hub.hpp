@@ -23,8 +23,11 @@ struct WebSocketHubOptions {
   /// Bounds of one client's outgoing queue: frames accepted by Broadcast/Send and not yet handed
   /// to its socket. A frame that would exceed either bound drops the client (its connection is
   /// closed at once and counted in dropped_count()). A single frame larger than
-  /// max_queued_bytes is still accepted into an empty queue.
-  size_t max_queued_frames = 256;
+  /// max_queued_bytes is still accepted into an empty queue. The live stream sends about a
+  /// dozen frames per order: at a few hundred orders/s a healthy client falls a few hundred
+  /// frames behind whenever its I/O thread is busy for a moment, so the frame bound is set to
+  /// absorb a second or so of that, and the byte bound keeps the memory per client small.
+  size_t max_queued_frames = 4096;
   size_t max_queued_bytes = 4 << 20;
   /// Largest message a client may send; a larger one closes its connection (close code 1009).
   size_t max_incoming_message_bytes = 64 << 10;
