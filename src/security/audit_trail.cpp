@@ -58,22 +58,7 @@ asio::awaitable<Result<void>> AuditTrail::Record(std::string action, std::string
 
 asio::awaitable<Result<json::value>> AuditTrail::List(std::optional<std::string> action,
                                                       Page page) {
-  FoundPage found;
-  auto read = co_await AwaitRead(store_, [&](ReadTransaction& txn) -> Result<void> {
-    FindQuery query;
-    if (action) query.filters.push_back({"action", FieldFilter::Op::kEq, *action});
-    query.limit = page.limit;
-    query.offset = page.offset;
-    query.newest_first = true;
-    auto result = txn.Find(monitor::kAuditLogCollection, query);
-    if (!result) return std::move(result).error();
-    found = std::move(*result);
-    return Ok();
-  });
-  if (!read) co_return std::move(read).error();
-  json::array data;
-  for (auto& doc : found.docs) data.emplace_back(std::move(doc));
-  co_return ListBody(std::move(data), found.total, page);
+  co_return co_await monitor::ReadAuditLog(store_, std::move(action), page);
 }
 
 std::vector<Route> SecurityRoutes(const Gate& gate, AuditTrail& audit) {

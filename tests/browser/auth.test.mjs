@@ -7,17 +7,16 @@
 //      relative to this file), CHROMIUM (default /usr/bin/chromium).
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { ShopflowServer, TIMEOUT, poll } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const screenshots = path.resolve(here, process.env.SHOPFLOW_SCREENSHOTS || '../../build/screenshots');
-const TIMEOUT = 20000;
 const binary = process.env.SHOPFLOW_BINARY;
 // The server and `shopflow token` share the secret: tokens minted here are valid there.
 const env = {
@@ -26,39 +25,13 @@ const env = {
 };
 const ALL_TABS = ['Live flow', 'Test panel', 'Scenarios', 'Timeline', 'Stats & health', 'Dead letters'];
 
-let server; let baseUrl; let dataDir; let browser;
+const server = new ShopflowServer({ binary, env, dataDirPrefix: 'shopflow-browser-auth-' });
+let baseUrl; let browser;
 let context; let page; let problems; let sockets; let requests;
-
-async function poll(what, fn, timeoutMs = TIMEOUT) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function mint(role, sub, secret = env.SHOPFLOW_JWT_SECRET) {
   return execFileSync(binary, ['token', '--role', role, '--sub', sub, '--ttl', '10m'],
     { env: { ...env, SHOPFLOW_JWT_SECRET: secret }, encoding: 'utf8' }).trim();
-}
-
-async function startServer() {
-  assert.ok(binary, 'set SHOPFLOW_BINARY to the shopflow binary');
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-browser-auth-'));
-  const logPath = path.join(dataDir, 'server.log');
-  const log = fs.openSync(logPath, 'w');
-  server = spawn(binary, ['serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', log, log], env });
-  fs.closeSync(log);
-  let exited = null;
-  server.on('exit', (code, signal) => { exited = `exited with ${code ?? signal}`; });
-  const port = await poll('"listening on" in the server log', () => {
-    if (exited) throw new Error(`shopflow ${exited}:\n${fs.readFileSync(logPath, 'utf8')}`);
-    const m = /listening on http:\/\/[^\s:]+:(\d+)/.exec(fs.readFileSync(logPath, 'utf8'));
-    return m && Number(m[1]);
-  }, 30000);
-  return `http://127.0.0.1:${port}`;
 }
 
 // The API as admin, outside the page (setting up data the page's role may not create).
@@ -107,7 +80,7 @@ async function signIn(credential) {
 }
 
 before(async () => {
-  baseUrl = await startServer();
+  baseUrl = await server.start();
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -136,13 +109,7 @@ afterEach(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (server && server.exitCode === null) {
-    const gone = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    const timer = setTimeout(() => server.kill('SIGKILL'), 10000);
-    await gone; clearTimeout(timer);
-  }
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await server.stop();
 });
 
 test('with authentication on the page asks to sign in, and asks the API nothing else', async () => {

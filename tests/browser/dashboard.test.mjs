@@ -7,49 +7,24 @@
 //      CHROMIUM (default /usr/bin/chromium).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { ShopflowServer, TIMEOUT, poll } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const screenshots = path.resolve(here, process.env.SHOPFLOW_SCREENSHOTS || '../../build/screenshots');
-const TIMEOUT = 20000;
+// Two quick attempts: a delivery that keeps failing is dead-lettered within a second.
+const server = new ShopflowServer({
+  binary: process.env.SHOPFLOW_BINARY,
+  env: { ...process.env, SHOPFLOW_RETRY_MAX_ATTEMPTS: '2', SHOPFLOW_RETRY_INITIAL_DELAY_MS: '50' },
+  dataDirPrefix: 'shopflow-browser-',
+  usage: 'set SHOPFLOW_BINARY to the shopflow binary (or SHOPFLOW_URL)',
+});
 
-let server; let baseUrl; let dataDir; let browser; let page;
+let baseUrl; let browser; let page;
 const problems = [];  // console errors and page errors
-
-async function poll(what, fn, timeoutMs = TIMEOUT) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function startServer() {
-  const binary = process.env.SHOPFLOW_BINARY;
-  assert.ok(binary, 'set SHOPFLOW_BINARY to the shopflow binary (or SHOPFLOW_URL)');
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-browser-'));
-  const logPath = path.join(dataDir, 'server.log');
-  const log = fs.openSync(logPath, 'w');  // a file, not a pipe: nothing to drain
-  // Two quick attempts: a delivery that keeps failing is dead-lettered within a second.
-  const env = { ...process.env, SHOPFLOW_RETRY_MAX_ATTEMPTS: '2', SHOPFLOW_RETRY_INITIAL_DELAY_MS: '50' };
-  server = spawn(binary, ['serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', log, log], env });
-  fs.closeSync(log);
-  let exited = null;
-  server.on('exit', (code, signal) => { exited = `exited with ${code ?? signal}`; });
-  const port = await poll('"listening on" in the server log', () => {
-    if (exited) throw new Error(`shopflow ${exited}:\n${fs.readFileSync(logPath, 'utf8')}`);
-    const m = /listening on http:\/\/[^\s:]+:(\d+)/.exec(fs.readFileSync(logPath, 'utf8'));
-    return m && Number(m[1]);
-  }, 30000);
-  return `http://127.0.0.1:${port}`;
-}
 
 async function shot(name, fullPage = true) {
   fs.mkdirSync(screenshots, { recursive: true });
@@ -61,7 +36,7 @@ async function tab(name) {
 }
 
 before(async () => {
-  baseUrl = process.env.SHOPFLOW_URL || await startServer();
+  baseUrl = process.env.SHOPFLOW_URL || await server.start();
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -78,13 +53,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();  // before the server: no reconnect noise
-  if (server && server.exitCode === null) {
-    const gone = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    const timer = setTimeout(() => server.kill('SIGKILL'), 10000);
-    await gone; clearTimeout(timer);
-  }
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await server.stop();
 });
 
 test('the page loads with its sections, live stream and no console errors', async () => {

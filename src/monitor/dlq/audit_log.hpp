@@ -1,9 +1,12 @@
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/api.hpp"
 #include "core/clock.hpp"
 #include "core/json.hpp"
 #include "core/result.hpp"
@@ -46,5 +49,11 @@ CollectionSpec AuditLogCollection();
 
 /// Appends `entry`, stamped `at`, inside `txn` (so it commits with the state change it records).
 Result<void> AppendAudit(Transaction& txn, const AuditEntry& entry, TimePoint at);
+
+/// The rows of the audit log, newest first, optionally of one `action`, in the list shape: what
+/// GET /api/dlq/audit (the manager's) and GET /api/audit (security's) answer alike.
+boost::asio::awaitable<Result<json::value>> ReadAuditLog(Store& store,
+                                                         std::optional<std::string> action,
+                                                         Page page);
 
 }  // namespace shopflow::monitor

@@ -350,31 +350,17 @@ asio::awaitable<Result<DeadLetterManager::SendReport>> DeadLetterManager::SendAn
   co_return report;
 }
 
-asio::awaitable<Result<json::object>> DeadLetterManager::Redrive(std::string message_id,
-                                                                 std::optional<std::string> queue,
-                                                                 Actor actor) {
+asio::awaitable<Result<std::vector<DeadLetterManager::Claimed>>> DeadLetterManager::ClaimAndRedrive(
+    ClaimSelector select, bool paced, const Actor& actor) {
   std::vector<Claimed> claimed;
   std::optional<CountSnapshot> snapshot;
   auto claim = co_await AwaitWrite(store_, [&](Transaction& txn) -> Result<void> {
     claimed.clear();
     snapshot.reset();
-    auto records = FindByMessageId(txn, message_id, queue);
-    if (!records) return std::move(records).error();
-    if (records->empty()) {
-      return NotFoundError("no dead letter with messageId " + message_id + InQueue(queue));
-    }
-    std::vector<DeadLetterRecord> dead;
-    for (auto& r : *records) {
-      if (r.status == DeadLetterStatus::kDead) dead.push_back(std::move(r));
-    }
-    if (dead.empty()) {
-      return ConflictError("dead letter " + message_id + " is already " +
-                           std::string(StatusName(records->back().status)));
-    }
-    json::array queues;
-    for (const auto& r : dead) queues.emplace_back(r.queue);
-    if (auto c = Claim(txn, dead, audit_actions::kRedrive, actor,
-                       json::object{{"queues", std::move(queues)}}, claimed);
+    auto request = select(txn);
+    if (!request) return std::move(request).error();
+    if (auto c = Claim(txn, request->records, request->action, actor, std::move(request->details),
+                       claimed);
         !c) {
       return c;
     }
@@ -386,14 +372,43 @@ asio::awaitable<Result<json::object>> DeadLetterManager::Redrive(std::string mes
   if (!claim) co_return std::move(claim).error();
   ApplyCount(*snapshot);
 
-  auto report = co_await SendAndSettle(claimed, /*paced=*/false, actor);
+  auto report = co_await SendAndSettle(claimed, paced, actor);
   if (!report) co_return std::move(report).error();
   if (report->failure) co_return SendFailure(*report->failure, report->sent.size(), claimed.size());
+  // SendAll stops only at a failure: without one, every claimed record was sent, in order.
+  co_return claimed;
+}
+
+asio::awaitable<Result<json::object>> DeadLetterManager::Redrive(std::string message_id,
+                                                                 std::optional<std::string> queue,
+                                                                 Actor actor) {
+  // Named, not a temporary inside the co_await: see SendAll on g++ 12 and lambda temporaries.
+  ClaimSelector select = [&](Transaction& txn) -> Result<ClaimRequest> {
+    auto records = FindByMessageId(txn, message_id, queue);
+    if (!records) return std::move(records).error();
+    if (records->empty()) {
+      return NotFoundError("no dead letter with messageId " + message_id + InQueue(queue));
+    }
+    ClaimRequest request{{}, audit_actions::kRedrive, {}};
+    for (auto& r : *records) {
+      if (r.status == DeadLetterStatus::kDead) request.records.push_back(std::move(r));
+    }
+    if (request.records.empty()) {
+      return ConflictError("dead letter " + message_id + " is already " +
+                           std::string(StatusName(records->back().status)));
+    }
+    json::array queues;
+    for (const auto& r : request.records) queues.emplace_back(r.queue);
+    request.details = json::object{{"queues", std::move(queues)}};
+    return request;
+  };
+  auto claimed = co_await ClaimAndRedrive(std::move(select), /*paced=*/false, actor);
+  if (!claimed) co_return std::move(claimed).error();
   json::array queues;
-  for (const auto& c : claimed) queues.emplace_back(c.queue);
+  for (const auto& c : *claimed) queues.emplace_back(c.queue);
   co_return json::object{{"messageId", message_id},
                          {"status", "redriven"},
-                         {"queue", claimed.front().queue},
+                         {"queue", claimed->front().queue},
                          {"queues", std::move(queues)}};
 }
 
@@ -424,35 +439,20 @@ asio::awaitable<Result<json::object>> DeadLetterManager::RedriveAll(RedriveAllRe
         {"dryRun", true}, {"matched", matched.total}, {"moved", 0}, {"messages", Strings(ids)}};
   }
 
-  std::vector<Claimed> claimed;
   int64_t matched = 0;
-  std::optional<CountSnapshot> snapshot;
-  auto claim = co_await AwaitWrite(store_, [&](Transaction& txn) -> Result<void> {
-    claimed.clear();
-    snapshot.reset();
+  ClaimSelector select = [&](Transaction& txn) -> Result<ClaimRequest> {
     auto found = FindMatching(txn, request.filter, request.limit, /*newest_first=*/false);
     if (!found) return std::move(found).error();
     matched = found->total;
     json::object claim_details = details;
     claim_details["matched"] = matched;
-    if (auto c = Claim(txn, found->records, audit_actions::kRedriveAll, actor,
-                       std::move(claim_details), claimed);
-        !c) {
-      return c;
-    }
-    auto count = SnapshotCount(txn);
-    if (!count) return std::move(count).error();
-    snapshot = *count;
-    return Ok();
-  });
-  if (!claim) co_return std::move(claim).error();
-  ApplyCount(*snapshot);
-
-  auto report = co_await SendAndSettle(claimed, /*paced=*/true, actor);
-  if (!report) co_return std::move(report).error();
-  if (report->failure) co_return SendFailure(*report->failure, report->sent.size(), claimed.size());
+    return ClaimRequest{std::move(found->records), audit_actions::kRedriveAll,
+                        std::move(claim_details)};
+  };
+  auto claimed = co_await ClaimAndRedrive(std::move(select), /*paced=*/true, actor);
+  if (!claimed) co_return std::move(claimed).error();
   std::vector<std::string> moved;
-  for (size_t i : report->sent) moved.push_back(claimed[i].message_id);
+  for (const auto& c : *claimed) moved.push_back(c.message_id);
   co_return json::object{{"dryRun", false},
                          {"matched", matched},
                          {"moved", static_cast<int64_t>(moved.size())},
@@ -523,22 +523,7 @@ asio::awaitable<Result<json::object>> DeadLetterManager::Overview(DeadLetterFilt
 
 asio::awaitable<Result<json::value>> DeadLetterManager::AuditLog(std::optional<std::string> action,
                                                                  Page page) {
-  FoundPage found;
-  auto read = co_await AwaitRead(store_, [&](ReadTransaction& txn) -> Result<void> {
-    FindQuery query;
-    if (action) query.filters.push_back({"action", FieldFilter::Op::kEq, *action});
-    query.limit = page.limit;
-    query.offset = page.offset;
-    query.newest_first = true;
-    auto result = txn.Find(kAuditLogCollection, query);
-    if (!result) return std::move(result).error();
-    found = std::move(*result);
-    return Ok();
-  });
-  if (!read) co_return std::move(read).error();
-  json::array data;
-  for (auto& doc : found.docs) data.emplace_back(std::move(doc));
-  co_return ListBody(std::move(data), found.total, page);
+  co_return co_await ReadAuditLog(store_, std::move(action), page);
 }
 
 }  // namespace shopflow::monitor

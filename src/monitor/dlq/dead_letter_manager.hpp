@@ -3,6 +3,7 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -167,6 +168,23 @@ class DeadLetterManager {
   /// SendAll, then one write settling every claimed record.
   boost::asio::awaitable<Result<SendReport>> SendAndSettle(const std::vector<Claimed>& claimed,
                                                            bool paced, const Actor& actor);
+
+  /// What a re-drive claims: the records it found (Claim skips those no longer `dead`) and the
+  /// audit row naming them.
+  struct ClaimRequest {
+    std::vector<DeadLetterRecord> records;
+    std::string_view action;
+    json::object details;
+  };
+  /// Finds the records to claim inside the claiming write; an error aborts the write. It may
+  /// run more than once: stores retry a conflicting write whole.
+  using ClaimSelector = std::function<Result<ClaimRequest>(Transaction&)>;
+  /// The re-drive protocol shared by Redrive and RedriveAll: one write claims what `select`
+  /// finds (and counts), then SendAndSettle. Answers the claimed records, every one of them
+  /// sent; a refused send is SendFailure.
+  boost::asio::awaitable<Result<std::vector<Claimed>>> ClaimAndRedrive(ClaimSelector select,
+                                                                       bool paced,
+                                                                       const Actor& actor);
 
   Store& store_;
   EventBus& bus_;

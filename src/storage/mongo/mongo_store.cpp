@@ -67,34 +67,24 @@ class Reply {
   bool filled_ = false;
 };
 
-struct CollectionDeleter {
-  void operator()(mongoc_collection_t* c) const { mongoc_collection_destroy(c); }
+/// Releases a driver handle with the driver's destroy function for its type.
+template <auto Destroy>
+struct DriverDeleter {
+  template <class T>
+  void operator()(T* handle) const {
+    Destroy(handle);
+  }
 };
-using CollectionPtr = std::unique_ptr<mongoc_collection_t, CollectionDeleter>;
-struct CursorDeleter {
-  void operator()(mongoc_cursor_t* c) const { mongoc_cursor_destroy(c); }
-};
-using CursorPtr = std::unique_ptr<mongoc_cursor_t, CursorDeleter>;
-struct DatabaseDeleter {
-  void operator()(mongoc_database_t* d) const { mongoc_database_destroy(d); }
-};
-using DatabasePtr = std::unique_ptr<mongoc_database_t, DatabaseDeleter>;
-struct SessionDeleter {
-  void operator()(mongoc_client_session_t* s) const { mongoc_client_session_destroy(s); }
-};
-using SessionPtr = std::unique_ptr<mongoc_client_session_t, SessionDeleter>;
-struct ClientDeleter {
-  void operator()(mongoc_client_t* c) const { mongoc_client_destroy(c); }
-};
-using ClientPtr = std::unique_ptr<mongoc_client_t, ClientDeleter>;
-struct PoolDeleter {
-  void operator()(mongoc_client_pool_t* p) const { mongoc_client_pool_destroy(p); }
-};
-using PoolPtr = std::unique_ptr<mongoc_client_pool_t, PoolDeleter>;
-struct TxnOptsDeleter {
-  void operator()(mongoc_transaction_opt_t* o) const { mongoc_transaction_opts_destroy(o); }
-};
-using TxnOptsPtr = std::unique_ptr<mongoc_transaction_opt_t, TxnOptsDeleter>;
+using CollectionPtr =
+    std::unique_ptr<mongoc_collection_t, DriverDeleter<mongoc_collection_destroy>>;
+using CursorPtr = std::unique_ptr<mongoc_cursor_t, DriverDeleter<mongoc_cursor_destroy>>;
+using DatabasePtr = std::unique_ptr<mongoc_database_t, DriverDeleter<mongoc_database_destroy>>;
+using SessionPtr =
+    std::unique_ptr<mongoc_client_session_t, DriverDeleter<mongoc_client_session_destroy>>;
+using ClientPtr = std::unique_ptr<mongoc_client_t, DriverDeleter<mongoc_client_destroy>>;
+using PoolPtr = std::unique_ptr<mongoc_client_pool_t, DriverDeleter<mongoc_client_pool_destroy>>;
+using TxnOptsPtr =
+    std::unique_ptr<mongoc_transaction_opt_t, DriverDeleter<mongoc_transaction_opts_destroy>>;
 
 bool IsValidIdentifier(std::string_view name) {
   if (name.empty() || name.size() > kMaxIdentifierLength) return false;
@@ -894,6 +884,24 @@ struct MongoStore::Impl {
     mongoc_client_t* client_;
   };
 
+  /// Collection `name` of the store's database, through `client`.
+  mongo::CollectionPtr Collection(mongoc_client_t* client, const char* name) const {
+    return mongo::CollectionPtr(mongoc_client_get_collection(client, url.database.c_str(), name));
+  }
+
+  /// Collection `name` on a client leased from the pool (blocks while all are lent): for the
+  /// calls made outside a worker's transaction. The handle goes before the client is returned.
+  class LeasedCollection {
+   public:
+    LeasedCollection(const Impl& impl, const char* name)
+        : client_(impl.pool.get()), collection_(impl.Collection(client_.get(), name)) {}
+    mongoc_collection_t* get() const { return collection_.get(); }
+
+   private:
+    Lease client_;  // declared first, so destroyed last
+    mongo::CollectionPtr collection_;
+  };
+
   bool OnWorker() const { return current_worker == this; }
 
   void Enqueue(std::function<void()> job, const DoneFn& refuse) {
@@ -928,8 +936,7 @@ struct MongoStore::Impl {
   // Pending outbox events, counting at most kBacklogCap; -1 when the count fails.
   static constexpr int64_t kBacklogCap = 1'000'000;
   int64_t CountOutbox(mongoc_client_t* client) const {
-    mongo::CollectionPtr coll(
-        mongoc_client_get_collection(client, url.database.c_str(), mongo::kOutbox));
+    const mongo::CollectionPtr coll = Collection(client, mongo::kOutbox);
     Bson filter, opts;
     BSON_APPEND_INT64(opts.get(), "limit", kBacklogCap);
     Reply reply;
@@ -1179,9 +1186,7 @@ void MongoStore::Read(ReadFn fn, DoneFn done) {
 
 Result<std::vector<OutboxRecord>> MongoStore::PendingOutbox(size_t limit) {
   if (limit == 0) return std::vector<OutboxRecord>{};
-  Impl::Lease client(impl_->pool.get());
-  mongo::CollectionPtr coll(
-      mongoc_client_get_collection(client.get(), impl_->url.database.c_str(), mongo::kOutbox));
+  const Impl::LeasedCollection coll(*impl_, mongo::kOutbox);
   Bson filter, opts;
   bson_t sort;
   BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "sort", &sort);
@@ -1233,9 +1238,7 @@ Result<size_t> MongoStore::CountPendingOutbox(size_t cap) {
 
 Result<void> MongoStore::MarkOutboxSent(std::span<const int64_t> sequences) {
   if (sequences.empty()) return Ok();
-  Impl::Lease client(impl_->pool.get());
-  mongo::CollectionPtr coll(
-      mongoc_client_get_collection(client.get(), impl_->url.database.c_str(), mongo::kOutbox));
+  const Impl::LeasedCollection coll(*impl_, mongo::kOutbox);
   // Deleting (rather than flagging) keeps the collection as small as the backlog; the counter
   // never hands out a deleted sequence again.
   Bson filter;
