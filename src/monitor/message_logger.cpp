@@ -151,7 +151,8 @@ void MessageLogger::Flush() {
 
 void MessageLogger::Run() {
   using Steady = std::chrono::steady_clock;
-  auto next_prune = Steady::now() + options_.prune_interval;
+  // A first pass at once: a process starting over a log beyond its bounds trims it first.
+  auto next_prune = Steady::now();
   std::unique_lock lock(mutex_);
   while (true) {
     wake_.wait_for(lock, options_.flush_interval, [this] {
@@ -162,10 +163,12 @@ void MessageLogger::Run() {
     lock.unlock();
     DrainOnce();
     if (!stop && Steady::now() >= next_prune) {
-      if (auto pruned = Prune(); !pruned) {
+      bool more = false;
+      if (auto pruned = Prune(&more); !pruned) {
         spdlog::warn("message log: retention pass failed: {}", pruned.error().message);
       }
-      next_prune = Steady::now() + options_.prune_interval;
+      // Behind: go on after the next drain (the buffer is written between passes).
+      next_prune = more ? Steady::now() : Steady::now() + options_.prune_interval;
     }
     lock.lock();
     if (stop && buffer_.empty()) break;
@@ -218,7 +221,7 @@ void MessageLogger::WriteRows(std::span<const MessageObservation> rows) {
 }
 
 Result<int64_t> MessageLogger::RemoveOldest(const std::vector<FieldFilter>& filters,
-                                            int64_t at_most) {
+                                            int64_t at_most, bool* more) {
   int64_t removed = 0;
   for (size_t round = 0; round < options_.prune_max_batches && at_most > 0; ++round) {
     const auto limit = std::min<int64_t>(at_most, static_cast<int64_t>(options_.prune_batch));
@@ -228,6 +231,7 @@ Result<int64_t> MessageLogger::RemoveOldest(const std::vector<FieldFilter>& filt
       query.filters = filters;
       query.limit = limit;
       query.newest_first = false;
+      query.count_total = false;  // a full count per batch made passes O(rows) each
       auto page = txn.Find(kMessagesCollection, query);
       if (!page) return std::move(page).error();
       for (const auto& doc : page->docs) ids.push_back(GetString(doc, "id"));
@@ -246,18 +250,20 @@ Result<int64_t> MessageLogger::RemoveOldest(const std::vector<FieldFilter>& filt
     if (!removed_batch) return std::move(removed_batch).error();
     removed += static_cast<int64_t>(ids.size());
     at_most -= static_cast<int64_t>(ids.size());
-    if (static_cast<int64_t>(ids.size()) < limit) break;
+    if (static_cast<int64_t>(ids.size()) < limit) return removed;
   }
+  // Stopped at the pass's bound with rows possibly left.
+  if (more && at_most > 0) *more = true;
   return removed;
 }
 
-Result<int64_t> MessageLogger::Prune() {
+Result<int64_t> MessageLogger::Prune(bool* more) {
   std::lock_guard prune(prune_mutex_);
   int64_t removed = 0;
   if (options_.max_age.count() > 0) {
     const std::string cutoff = FormatRfc3339(clock_.Now() - options_.max_age);
     auto aged = RemoveOldest({FieldFilter{"createdAt", FieldFilter::Op::kLte, cutoff}},
-                             std::numeric_limits<int64_t>::max());
+                             std::numeric_limits<int64_t>::max(), more);
     if (!aged) return std::move(aged).error();
     removed += *aged;
   }
@@ -271,7 +277,7 @@ Result<int64_t> MessageLogger::Prune() {
     });
     if (!counted) return std::move(counted).error();
     if (total > options_.max_count) {
-      auto excess = RemoveOldest({}, total - options_.max_count);
+      auto excess = RemoveOldest({}, total - options_.max_count, more);
       if (!excess) return std::move(excess).error();
       removed += *excess;
     }

@@ -28,8 +28,13 @@ struct MessageLoggerOptions {
   /// Retention (Settings::messages_max_count / messages_max_age); <= 0 disables that rule.
   int64_t max_count = 100'000;
   std::chrono::seconds max_age{86'400};
-  /// How often the retention pass runs (real time), and its bounds: ids removed per write and
+  /// How often the retention pass runs (real time; the first when the logger starts), and its
+  /// bounds: ids removed per write and
   /// writes per rule (age, count) and pass, so one pass never holds the store's writer long.
+  /// A pass that stopped at its bound leaves rows to remove: the next pass then runs right after
+  /// the next buffer drain instead of a prune_interval later, so retention keeps up with any
+  /// logging rate (at 300 orders/s the log grows by ~8,000 rows/s, far more than one bounded
+  /// pass per interval removes).
   std::chrono::milliseconds prune_interval{10'000};
   size_t prune_batch = 1'000;
   size_t prune_max_batches = 20;
@@ -86,8 +91,9 @@ class MessageLogger final : public EventObserver {
   /// Blocks until every observation accepted before the call is written (or lost). Writes on
   /// the caller's thread when the logger is not started. Not for I/O threads.
   void Flush();
-  /// Runs one retention pass now, on the caller's thread (blocking); returns rows removed.
-  Result<int64_t> Prune();
+  /// Runs one retention pass now, on the caller's thread (blocking); returns rows removed and
+  /// sets *more (if given) when the pass stopped at its bound with rows left to remove.
+  Result<int64_t> Prune(bool* more = nullptr);
 
   MessageLoggerStats Stats() const;
 
@@ -99,7 +105,9 @@ class MessageLogger final : public EventObserver {
   /// Takes the buffer and writes it; the caller holds no lock.
   void DrainOnce();
   void WriteRows(std::span<const MessageObservation> rows);
-  Result<int64_t> RemoveOldest(const std::vector<FieldFilter>& filters, int64_t at_most);
+  /// Sets *more (if given) when it stopped at the pass's bound with rows possibly left.
+  Result<int64_t> RemoveOldest(const std::vector<FieldFilter>& filters, int64_t at_most,
+                               bool* more);
 
   Store& store_;
   const Topology topology_;

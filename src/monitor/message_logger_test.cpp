@@ -3,10 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <map>
-
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <set>
 
 #include "events/event_types.hpp"
@@ -275,9 +274,35 @@ TEST_F(MessageLoggerTest, OnePruneRemovesABoundedNumberOfRows) {
   logger.OnPublished(batch);
   logger.Flush();
 
-  EXPECT_EQ(*logger.Prune(), 4);  // 2 writes of 2
-  EXPECT_EQ(*logger.Prune(), 3);
+  bool more = false;
+  EXPECT_EQ(*logger.Prune(&more), 4);  // 2 writes of 2
+  EXPECT_TRUE(more) << "stopped at its bound: the next pass must come soon";
+  more = false;
+  EXPECT_EQ(*logger.Prune(&more), 3);
+  EXPECT_FALSE(more);
   EXPECT_EQ(store_.All(kMessagesCollection).size(), 1u);
+}
+
+TEST_F(MessageLoggerTest, TheRunningLoggerKeepsUpWithRetentionBeyondOnePassPerInterval) {
+  MessageLoggerOptions options = Options();
+  options.max_count = 10;
+  options.max_age = std::chrono::seconds(0);
+  options.prune_batch = 5;
+  options.prune_max_batches = 1;
+  options.prune_interval = std::chrono::hours(1);  // only catch-up passes can run in this test
+  options.flush_interval = std::chrono::milliseconds(1);
+  MessageLogger logger(*store_, topology_, clock_, options);
+  std::vector<Envelope> batch;
+  for (int i = 0; i < 60; ++i) batch.push_back(Event(events::kOrderCreated));
+  logger.OnPublished(batch);
+  logger.Flush();
+  // Started, it runs a first pass at once (5 of the 50 rows too many) and the next interval's
+  // is an hour away; a pass that stops at its bound is followed by the next right away, so the
+  // log comes down to max_count without waiting for the interval.
+  logger.Start();
+  ASSERT_TRUE(WaitUntil([&] { return store_.All(kMessagesCollection).size() == 10u; }))
+      << store_.All(kMessagesCollection).size();
+  logger.Stop();
 }
 
 TEST_F(MessageLoggerTest, RowIdsSortByObservationTime) {

@@ -45,11 +45,14 @@ struct FindQuery {
   int64_t limit = 50;
   int64_t offset = 0;
   bool newest_first = true;
+  /// Whether FoundPage::total is wanted. Counting reads every match (O(matches) in SQLite and
+  /// MongoDB), so callers that only want a page (retention passes) turn it off.
+  bool count_total = true;
 };
 
 struct FoundPage {
   std::vector<json::object> docs;
-  int64_t total = 0;  // matches ignoring limit/offset
+  int64_t total = 0;  // matches ignoring limit/offset; -1 when the query did not count them
 };
 
 /// Reads within one consistent snapshot. Not thread-safe; lives only inside Store::Read/Write.

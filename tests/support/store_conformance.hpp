@@ -355,6 +355,13 @@ TEST_P(StoreConformanceTest, FindFiltersWithEqGteLteOnIndexedAndUnindexedFields)
   EXPECT_TRUE(page.docs.empty());
   EXPECT_EQ(page.total, 0);
 
+  FindQuery uncounted = query({{"status", Op::kEq, "NEW"}});
+  uncounted.count_total = false;
+  uncounted.limit = 2;
+  page = Find(kOrders, uncounted);
+  EXPECT_EQ(Ids(page), (std::vector<std::string>{"o1", "o3"}));
+  EXPECT_EQ(page.total, -1) << "not counted when not asked";
+
   int64_t count = -1;
   ASSERT_TRUE(IsOk(Read([&](ReadTransaction& tx) -> Result<void> {
     const std::vector<FieldFilter> filters = {{"region", Op::kEq, "us"},

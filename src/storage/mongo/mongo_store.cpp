@@ -452,9 +452,12 @@ class MongoTransaction final : public Transaction {
       return std::move(built).error();
     }
     FoundPage page;
-    auto total = CountMatching(**info, filter.get(), -1);
-    if (!total) return std::move(total).error();
-    page.total = *total;
+    page.total = -1;
+    if (query.count_total) {
+      auto total = CountMatching(**info, filter.get(), -1);
+      if (!total) return std::move(total).error();
+      page.total = *total;
+    }
     // SQLite reads LIMIT 0 as "nothing" and a negative limit as "no limit"; MongoDB reads 0 as
     // "no limit".
     if (query.limit == 0) return page;

@@ -421,9 +421,12 @@ class SqlTransaction final : public Transaction {
     auto where = BuildWhere(**info, query.filters);
     if (!where) return std::move(where).error();
     FoundPage page;
-    auto total = CountWhere(**info, *where);
-    if (!total) return std::move(total).error();
-    page.total = *total;
+    page.total = -1;
+    if (query.count_total) {
+      auto total = CountWhere(**info, *where);
+      if (!total) return std::move(total).error();
+      page.total = *total;
+    }
 
     auto stmt = db_.Prepare("SELECT doc FROM " + (*info)->table + where->sql + " ORDER BY id " +
                             (query.newest_first ? "DESC" : "ASC") + " LIMIT ? OFFSET ?");
