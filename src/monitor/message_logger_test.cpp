@@ -262,13 +262,18 @@ TEST_F(MessageLoggerTest, RetentionPrunesRowsOlderThanTheMaximumAge) {
               UnorderedElementsAre("ORDER_CONFIRMED", "ORDER_CONFIRMED"));
 }
 
-TEST_F(MessageLoggerTest, OnePruneRemovesABoundedNumberOfRows) {
-  MessageLoggerOptions options = Options();
-  options.max_count = 1;
+// Count-based retention only, `batch` ids per write and `batches` writes per pass.
+MessageLoggerOptions CountRetention(MessageLoggerOptions options, int64_t max_count, size_t batch,
+                                    size_t batches) {
+  options.max_count = max_count;
   options.max_age = std::chrono::seconds(0);
-  options.prune_batch = 2;
-  options.prune_max_batches = 2;
-  MessageLogger logger(*store_, topology_, clock_, options);
+  options.prune_batch = batch;
+  options.prune_max_batches = batches;
+  return options;
+}
+
+TEST_F(MessageLoggerTest, OnePruneRemovesABoundedNumberOfRows) {
+  MessageLogger logger(*store_, topology_, clock_, CountRetention(Options(), 1, 2, 2));
   std::vector<Envelope> batch;
   for (int i = 0; i < 8; ++i) batch.push_back(Event(events::kOrderCreated));
   logger.OnPublished(batch);
@@ -284,11 +289,7 @@ TEST_F(MessageLoggerTest, OnePruneRemovesABoundedNumberOfRows) {
 }
 
 TEST_F(MessageLoggerTest, TheRunningLoggerKeepsUpWithRetentionBeyondOnePassPerInterval) {
-  MessageLoggerOptions options = Options();
-  options.max_count = 10;
-  options.max_age = std::chrono::seconds(0);
-  options.prune_batch = 5;
-  options.prune_max_batches = 1;
+  MessageLoggerOptions options = CountRetention(Options(), 10, 5, 1);
   options.prune_interval = std::chrono::hours(1);  // only catch-up passes can run in this test
   options.flush_interval = std::chrono::milliseconds(1);
   MessageLogger logger(*store_, topology_, clock_, options);
