@@ -21,7 +21,7 @@ namespace {
 
 struct DlqTarget {
   DlqTarget()
-      : harness(Merge({monitor::DeadLetterManager::Collections()})),
+      : harness(MergeCollections({monitor::DeadLetterManager::Collections()})),
         bus(DefaultTopology(), SystemClock::Instance()),
         manager(harness.store(), bus, DefaultTopology(), SystemClock::Instance()),
         faults(SystemClock::Instance(), {"inventory", "notifications", "orders", "payments"}) {
@@ -41,23 +41,11 @@ struct DlqTarget {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace shopflow::fuzz;
   static auto* target = new DlqTarget();
-  const auto [choice, payload] = Select(data, size, 4);
-  std::string body(payload);
-  shopflow::ApiResponse answer;
-  switch (choice) {
-    case 0:
-      answer = target->harness.Call("POST", "/api/dlq/retry-all", std::move(body));
-      break;
-    case 1:
-      answer = target->harness.Call("POST", "/api/dlq/01FUZZMESSAGE/retry", std::move(body));
-      break;
-    case 2:
-      answer = target->harness.Call("PUT", "/api/faults/payments", std::move(body));
-      break;
-    default:
-      answer = target->harness.Call("GET", "/api/dlq?" + body, "");
-      break;
-  }
-  CheckAnswer(answer, payload);
+  static const std::vector<RouteHarness::Endpoint> endpoints = {
+      {"POST", "/api/dlq/retry-all"},
+      {"POST", "/api/dlq/01FUZZMESSAGE/retry"},
+      {"PUT", "/api/faults/payments"},
+      {"GET", "/api/dlq?", /*in_query=*/true}};
+  target->harness.FuzzOne(endpoints, data, size);
   return 0;
 }

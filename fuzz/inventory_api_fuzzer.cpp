@@ -19,7 +19,7 @@ namespace {
 
 struct InventoryTarget {
   InventoryTarget()
-      : harness(Merge(
+      : harness(MergeCollections(
             {inventory::ProductService::Collections(), inventory::StockService::Collections()})),
         products(harness.store(), SystemClock::Instance()),
         stock(harness.store(), SystemClock::Instance()) {
@@ -51,19 +51,13 @@ struct InventoryTarget {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace shopflow::fuzz;
   static auto* target = new InventoryTarget();
-  static constexpr std::string_view kStock[] = {
-      "/api/inventory/stock/add", "/api/inventory/stock/reserve", "/api/inventory/stock/release"};
-  const auto [choice, payload] = Select(data, size, 5);
-  std::string body = target->WithProduct(payload);
-  shopflow::ApiResponse answer;
-  if (choice == 0) {
-    answer = target->harness.Call("POST", "/api/inventory/products", std::move(body));
-  } else if (choice == 1) {
-    answer = target->harness.Call("PUT", "/api/inventory/products/" + target->product_id,
-                                  std::move(body));
-  } else {
-    answer = target->harness.Call("POST", kStock[choice - 2], std::move(body));
-  }
-  CheckAnswer(answer, payload);
+  static const std::vector<RouteHarness::Endpoint> endpoints = {
+      {"POST", "/api/inventory/products"},
+      {"PUT", "/api/inventory/products/" + target->product_id},
+      {"POST", "/api/inventory/stock/add"},
+      {"POST", "/api/inventory/stock/reserve"},
+      {"POST", "/api/inventory/stock/release"}};
+  target->harness.FuzzOne(endpoints, data, size,
+                          [](std::string_view payload) { return target->WithProduct(payload); });
   return 0;
 }

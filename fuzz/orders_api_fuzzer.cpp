@@ -28,7 +28,7 @@ class AnyProductCatalog final : public orders::Catalog {
 
 struct OrdersTarget {
   OrdersTarget()
-      : harness(Merge({orders::OrderService::Collections()})),
+      : harness(MergeCollections({orders::OrderService::Collections()})),
         service(harness.store(), catalog, SystemClock::Instance()) {
     harness.Add(orders::OrderRoutes(service));
     auto created =
@@ -49,10 +49,8 @@ struct OrdersTarget {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace shopflow::fuzz;
   static auto* target = new OrdersTarget();
-  const auto [choice, payload] = Select(data, size, 2);
-  const std::string body(payload);
-  const auto answer = choice == 0 ? target->harness.Call("POST", "/api/orders", body)
-                                  : target->harness.Call("PUT", target->order_path, body);
-  CheckAnswer(answer, payload);
+  static const std::vector<RouteHarness::Endpoint> endpoints = {{"POST", "/api/orders"},
+                                                                {"PUT", target->order_path}};
+  target->harness.FuzzOne(endpoints, data, size);
   return 0;
 }

@@ -35,7 +35,7 @@ class AnyOrderDirectory final : public payments::OrderDirectory {
 
 struct PaymentsTarget {
   PaymentsTarget()
-      : harness(Merge({payments::PaymentService::Collections()})),
+      : harness(MergeCollections({payments::PaymentService::Collections()})),
         service(harness.store(), orders, gateway, SystemClock::Instance()) {
     harness.Add(payments::PaymentRoutes(service));
     auto created = harness.Call("POST", "/api/payments/process", R"({"orderId":"pix-seed"})");
@@ -56,16 +56,10 @@ struct PaymentsTarget {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace shopflow::fuzz;
   static auto* target = new PaymentsTarget();
-  const auto [choice, payload] = Select(data, size, 3);
-  std::string body(payload);
-  shopflow::ApiResponse answer;
-  if (choice == 0) {
-    answer = target->harness.Call("POST", "/api/payments/process", std::move(body));
-  } else if (choice == 1) {
-    answer = target->harness.Call("PUT", target->payment_path + "/status", std::move(body));
-  } else {
-    answer = target->harness.Call("POST", target->payment_path + "/refund", std::move(body));
-  }
-  CheckAnswer(answer, payload);
+  static const std::vector<RouteHarness::Endpoint> endpoints = {
+      {"POST", "/api/payments/process"},
+      {"PUT", target->payment_path + "/status"},
+      {"POST", target->payment_path + "/refund"}};
+  target->harness.FuzzOne(endpoints, data, size);
   return 0;
 }

@@ -92,16 +92,15 @@ ApiResponse RouteHarness::Call(std::string_view method, std::string_view target,
   return std::move(*answer);
 }
 
-std::vector<CollectionSpec> Merge(std::vector<std::vector<CollectionSpec>> groups) {
-  std::vector<CollectionSpec> out;
-  for (auto& group : groups) {
-    for (auto& spec : group) {
-      const bool known = std::any_of(out.begin(), out.end(),
-                                     [&](const CollectionSpec& c) { return c.name == spec.name; });
-      if (!known) out.push_back(std::move(spec));
-    }
-  }
-  return out;
+void RouteHarness::FuzzOne(std::span<const Endpoint> endpoints, const uint8_t* data, size_t size,
+                           const std::function<std::string(std::string_view)>& prepare) {
+  const auto [choice, payload] = Select(data, size, endpoints.size());
+  const Endpoint& endpoint = endpoints[choice];
+  std::string input = prepare ? prepare(payload) : std::string(payload);
+  const ApiResponse answer = endpoint.in_query
+                                 ? Call(endpoint.method, endpoint.target + input, "")
+                                 : Call(endpoint.method, endpoint.target, std::move(input));
+  CheckAnswer(answer, payload);
 }
 
 }  // namespace shopflow::fuzz

@@ -1,8 +1,11 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +42,18 @@ class RouteHarness {
   ApiResponse Call(std::string_view method, std::string_view target, std::string body,
                    std::string_view content_type = "application/json");
 
+  /// An endpoint a fuzz input is sent to: as the body, or (in_query) as the query string.
+  struct Endpoint {
+    std::string method;
+    std::string target;
+    bool in_query = false;
+  };
+  /// One round of an API fuzz target: the input's first byte picks one of `endpoints` (Select),
+  /// the rest, through `prepare` when given, is sent there, and the answer must be a well-formed
+  /// API answer for that input (CheckAnswer).
+  void FuzzOne(std::span<const Endpoint> endpoints, const uint8_t* data, size_t size,
+               const std::function<std::string(std::string_view)>& prepare = {});
+
  private:
   std::filesystem::path dir_;
   // Declared before the store: the store's callbacks post to it, so it must outlive the store
@@ -47,8 +62,5 @@ class RouteHarness {
   std::unique_ptr<SqliteStore> store_;
   Router router_;
 };
-
-/// Collections of several services, each name once (shared ones such as idempotency keys).
-std::vector<CollectionSpec> Merge(std::vector<std::vector<CollectionSpec>> groups);
 
 }  // namespace shopflow::fuzz

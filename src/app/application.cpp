@@ -166,14 +166,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   messages.expire_after = settings.messages_max_age;
   wanted.push_back({std::move(messages)});
   wanted.push_back(monitor::DeadLetterManager::Collections());
-  std::vector<CollectionSpec> collections;
-  for (auto& specs : wanted) {
-    for (auto& c : specs) {
-      const bool known = std::any_of(collections.begin(), collections.end(),
-                                     [&](const CollectionSpec& k) { return k.name == c.name; });
-      if (!known) collections.push_back(std::move(c));
-    }
-  }
+  std::vector<CollectionSpec> collections = MergeCollections(std::move(wanted));
 
   std::error_code ec;
   std::filesystem::create_directories(settings.data_dir, ec);

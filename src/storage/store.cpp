@@ -1,8 +1,21 @@
 #include "storage/store.hpp"
 
+#include <algorithm>
 #include <future>
 
 namespace shopflow {
+
+std::vector<CollectionSpec> MergeCollections(std::vector<std::vector<CollectionSpec>> groups) {
+  std::vector<CollectionSpec> out;
+  for (auto& group : groups) {
+    for (auto& spec : group) {
+      const bool known = std::any_of(out.begin(), out.end(),
+                                     [&](const CollectionSpec& c) { return c.name == spec.name; });
+      if (!known) out.push_back(std::move(spec));
+    }
+  }
+  return out;
+}
 
 Result<void> WriteAndWait(Store& store, WriteFn fn) {
   std::promise<Result<void>> promise;

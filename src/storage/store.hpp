@@ -30,6 +30,10 @@ struct CollectionSpec {
   std::chrono::seconds expire_after{0};
 };
 
+/// The collections of several services, each name once (services share some, such as
+/// idempotency keys): the first spec of a name wins.
+std::vector<CollectionSpec> MergeCollections(std::vector<std::vector<CollectionSpec>> groups);
+
 /// A filter on one top-level field: equality, or a string range (ISO timestamps and ULIDs sort
 /// as strings).
 struct FieldFilter {
