@@ -208,6 +208,7 @@ void MessageLogger::WriteRows(std::span<const MessageObservation> rows) {
       std::lock_guard lock(mutex_);
       if (written) {
         stats_.written += chunk.size();
+        if (rows_estimate_ >= 0) rows_estimate_ += static_cast<int64_t>(chunk.size());
         ++stats_.batches;
       } else {
         stats_.lost += chunk.size();
@@ -225,32 +226,23 @@ Result<int64_t> MessageLogger::RemoveOldest(const std::vector<FieldFilter>& filt
   int64_t removed = 0;
   for (size_t round = 0; round < options_.prune_max_batches && at_most > 0; ++round) {
     const auto limit = std::min<int64_t>(at_most, static_cast<int64_t>(options_.prune_batch));
-    std::vector<std::string> ids;
-    auto read = ReadAndWait(store_, [&](ReadTransaction& txn) -> Result<void> {
-      FindQuery query;
-      query.filters = filters;
-      query.limit = limit;
-      query.newest_first = false;
-      query.count_total = false;  // a full count per batch made passes O(rows) each
-      auto page = txn.Find(kMessagesCollection, query);
-      if (!page) return std::move(page).error();
-      for (const auto& doc : page->docs) ids.push_back(GetString(doc, "id"));
-      return Ok();
-    });
-    if (!read) return std::move(read).error();
-    if (ids.empty()) break;
+    int64_t batch = 0;
+    // One statement per batch, no row read: reading and parsing each removed row first made
+    // retention a quarter of the process's CPU at 300 orders/s.
     auto removed_batch = WriteAndWait(store_, [&](Transaction& txn) -> Result<void> {
-      for (const auto& id : ids) {
-        auto gone = txn.Remove(kMessagesCollection, id);
-        // Another process may have pruned the same row: that is not a failure.
-        if (!gone && gone.error().code != ErrorCode::kNotFound) return gone;
-      }
+      auto n = txn.RemoveFirst(kMessagesCollection, filters, limit);
+      if (!n) return std::move(n).error();
+      batch = *n;
       return Ok();
     });
     if (!removed_batch) return std::move(removed_batch).error();
-    removed += static_cast<int64_t>(ids.size());
-    at_most -= static_cast<int64_t>(ids.size());
-    if (static_cast<int64_t>(ids.size()) < limit) return removed;
+    removed += batch;
+    at_most -= batch;
+    {
+      std::lock_guard lock(mutex_);
+      if (rows_estimate_ >= 0) rows_estimate_ = std::max<int64_t>(rows_estimate_ - batch, 0);
+    }
+    if (batch < limit) return removed;
   }
   // Stopped at the pass's bound with rows possibly left.
   if (more && at_most > 0) *more = true;
@@ -259,6 +251,7 @@ Result<int64_t> MessageLogger::RemoveOldest(const std::vector<FieldFilter>& filt
 
 Result<int64_t> MessageLogger::Prune(bool* more) {
   std::lock_guard prune(prune_mutex_);
+  using Steady = std::chrono::steady_clock;
   int64_t removed = 0;
   if (options_.max_age.count() > 0) {
     const std::string cutoff = FormatRfc3339(clock_.Now() - options_.max_age);
@@ -268,14 +261,28 @@ Result<int64_t> MessageLogger::Prune(bool* more) {
     removed += *aged;
   }
   if (options_.max_count > 0) {
-    int64_t total = 0;
-    auto counted = ReadAndWait(store_, [&](ReadTransaction& txn) -> Result<void> {
-      auto n = txn.Count(kMessagesCollection, {});
-      if (!n) return std::move(n).error();
-      total = *n;
-      return Ok();
-    });
-    if (!counted) return std::move(counted).error();
+    // Counting reads the whole index (O(rows)); a catch-up pass right after the previous one
+    // uses the count kept since (rows written minus rows removed) instead. Other processes
+    // sharing the log make that an estimate, corrected by the next exact count.
+    int64_t total = -1;
+    {
+      std::lock_guard lock(mutex_);
+      if (rows_estimate_ >= 0 && Steady::now() - last_exact_count_ < options_.prune_interval) {
+        total = rows_estimate_;
+      }
+    }
+    if (total < 0) {
+      auto counted = ReadAndWait(store_, [&](ReadTransaction& txn) -> Result<void> {
+        auto n = txn.Count(kMessagesCollection, {});
+        if (!n) return std::move(n).error();
+        total = *n;
+        return Ok();
+      });
+      if (!counted) return std::move(counted).error();
+      std::lock_guard lock(mutex_);
+      rows_estimate_ = total;
+      last_exact_count_ = Steady::now();
+    }
     if (total > options_.max_count) {
       auto excess = RemoveOldest({}, total - options_.max_count, more);
       if (!excess) return std::move(excess).error();

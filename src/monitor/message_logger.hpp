@@ -29,7 +29,7 @@ struct MessageLoggerOptions {
   int64_t max_count = 100'000;
   std::chrono::seconds max_age{86'400};
   /// How often the retention pass runs (real time; the first when the logger starts), and its
-  /// bounds: ids removed per write and
+  /// bounds: rows removed per write and
   /// writes per rule (age, count) and pass, so one pass never holds the store's writer long.
   /// A pass that stopped at its bound leaves rows to remove: the next pass then runs right after
   /// the next buffer drain instead of a prune_interval later, so retention keeps up with any
@@ -125,6 +125,10 @@ class MessageLogger final : public EventObserver {
   bool started_ = false;
   bool stopping_ = false;
   MessageLoggerStats stats_;
+  // Rows in the log as last counted, plus rows written and minus rows pruned since (-1: never
+  // counted); Prune trusts it for prune_interval after the count.
+  int64_t rows_estimate_ = -1;
+  std::chrono::steady_clock::time_point last_exact_count_;
 
   std::mutex drain_mutex_;  // one drain at a time (writer thread or an inline Flush)
   std::mutex prune_mutex_;  // one retention pass at a time

@@ -85,6 +85,11 @@ class Transaction : public ReadTransaction {
   virtual Result<void> Replace(std::string_view collection, std::string_view id,
                                const json::object& doc) = 0;
   virtual Result<void> Remove(std::string_view collection, std::string_view id) = 0;
+  /// Removes up to `limit` documents matching every filter, lowest ids first (with ULIDs: the
+  /// oldest), and returns how many it removed. For bulk retention: no document is read or
+  /// parsed, and one statement replaces a find-then-remove round per document.
+  virtual Result<int64_t> RemoveFirst(std::string_view collection,
+                                      std::span<const FieldFilter> filters, int64_t limit) = 0;
 
   /// Transactional outbox: the event is stored with this transaction and relayed after commit.
   virtual Result<void> AppendOutbox(const Envelope& event) = 0;

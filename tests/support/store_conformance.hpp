@@ -419,6 +419,72 @@ TEST_P(StoreConformanceTest, FindOrdersByIdNewestFirstWithLimitOffsetAndTotal) {
   EXPECT_EQ(page.total, 12);
 }
 
+TEST_P(StoreConformanceTest, RemoveFirstRemovesLowestIdsMatchingTheFilters) {
+  FakeClock clock;
+  UlidGenerator ids(clock);
+  std::vector<std::string> created;
+  for (int i = 0; i < 10; ++i) {
+    created.push_back(ids.Next());
+    clock.Advance(std::chrono::milliseconds(i % 2 == 0 ? 0 : 3));
+  }
+  std::vector<std::string> shuffled = created;
+  std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937(7));
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    for (const auto& id : shuffled) {
+      // Every third order is PAID: the filter must skip those, whatever their ids.
+      const size_t position =
+          static_cast<size_t>(std::find(created.begin(), created.end(), id) - created.begin());
+      const char* status = position % 3 == 0 ? "PAID" : "NEW";
+      if (auto inserted = tx.Insert(kOrders, id, {{"id", id}, {"status", status}}); !inserted) {
+        return inserted;
+      }
+    }
+    return Ok();
+  })));
+  const std::vector<FieldFilter> only_new = {{"status", FieldFilter::Op::kEq, "NEW"}};
+  int64_t removed = -1;
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    auto n = tx.RemoveFirst(kOrders, only_new, 3);
+    if (!n) return std::move(n).error();
+    removed = *n;
+    return Ok();
+  })));
+  EXPECT_EQ(removed, 3);
+  // NEW ones were at positions 1, 2, 4, 5, 7, 8: the first three (1, 2, 4) are gone.
+  FindQuery all;
+  all.limit = 100;
+  all.newest_first = false;
+  std::vector<std::string> expected;
+  for (size_t i = 0; i < created.size(); ++i) {
+    if (i != 1 && i != 2 && i != 4) expected.push_back(created[i]);
+  }
+  EXPECT_EQ(Ids(Find(kOrders, all)), expected);
+
+  // More than remain: removes what matches and says how many; 0 and negative limits remove
+  // nothing; an unknown collection is an error.
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    auto none = tx.RemoveFirst(kOrders, only_new, 0);
+    if (!none) return std::move(none).error();
+    EXPECT_EQ(*none, 0);
+    auto rest = tx.RemoveFirst(kOrders, only_new, 100);
+    if (!rest) return std::move(rest).error();
+    removed = *rest;
+    EXPECT_FALSE(tx.RemoveFirst("no_such_collection", {}, 1));
+    return Ok();
+  })));
+  EXPECT_EQ(removed, 3);
+  EXPECT_EQ(CountAll(kOrders), 4);
+
+  // Inside a failed write it is rolled back with everything else.
+  auto failed = Write([&](Transaction& tx) -> Result<void> {
+    auto n = tx.RemoveFirst(kOrders, {}, 100);
+    if (!n) return std::move(n).error();
+    return ValidationError("changed my mind");
+  });
+  EXPECT_FALSE(failed);
+  EXPECT_EQ(CountAll(kOrders), 4);
+}
+
 TEST_P(StoreConformanceTest, FailedWriteRollsBackAllItsEffects) {
   ASSERT_TRUE(IsOk(Insert(kProducts, "keep", Product("SKU-K", "books", 5))));
   ASSERT_TRUE(IsOk(Insert(kProducts, "gone", Product("SKU-G", "books", 5))));

@@ -489,6 +489,25 @@ class SqlTransaction final : public Transaction {
     return Ok();
   }
 
+  Result<int64_t> RemoveFirst(std::string_view collection, std::span<const FieldFilter> filters,
+                              int64_t limit) override {
+    auto info = schema_.Find(collection);
+    if (!info) return std::move(info).error();
+    if (limit <= 0) return int64_t{0};
+    auto where = BuildWhere(**info, filters);
+    if (!where) return std::move(where).error();
+    // The subquery walks the primary-key index in order and stops at `limit`.
+    auto stmt = db_.Prepare("DELETE FROM " + (*info)->table + " WHERE id IN (SELECT id FROM " +
+                            (*info)->table + where->sql + " ORDER BY id LIMIT ?)");
+    if (!stmt) return std::move(stmt).error();
+    const int next = BindAll(*stmt, where->params);
+    stmt->Bind(next, limit);
+    if (auto done = WriteResult(stmt->Step(), "remove first from " + (*info)->name); !done) {
+      return std::move(done).error();
+    }
+    return static_cast<int64_t>(sqlite3_changes(db_.db()));
+  }
+
   Result<void> AppendOutbox(const Envelope& event) override {
     // Rejected here rather than when relayed: ParseEnvelope would refuse the row later and it
     // would never leave the outbox.
