@@ -62,6 +62,8 @@ struct Application::Parts {
   Settings settings;
   const Clock* clock = nullptr;
   std::unique_ptr<Store> store;              // SqliteStore, or MongoStore when MONGODB_URL is set
+  std::unique_ptr<Store> log_store;          // SQLite only: the message log's own file and writer
+  Store* message_log = nullptr;              // log_store, or store (MongoDB)
   std::unique_ptr<EventBus> bus;             // the transport: InMemoryEventBus or AmqpEventBus
   std::unique_ptr<EventBus> wrapper;         // test hook around the transport, if any
   std::unique_ptr<ObservedEventBus> events;  // what everything else publishes and consumes on
@@ -164,7 +166,6 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   CollectionSpec messages = monitor::MessageLogger::Collection();
   messages.expire_field = "createdAt";  // a TTL index where the backend has one (MongoDB)
   messages.expire_after = settings.messages_max_age;
-  wanted.push_back({std::move(messages)});
   wanted.push_back(monitor::DeadLetterManager::Collections());
   std::vector<CollectionSpec> collections = MergeCollections(std::move(wanted));
 
@@ -188,9 +189,11 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     mongo_options.url = settings.mongodb_url;
     if (modules.size() < kModules.size()) mongo_options.database_suffix = "_" + db_name;
     mongo_options.collections = collections;
+    mongo_options.collections.push_back(std::move(messages));
     auto store = MongoStore::Open(std::move(mongo_options));
     if (!store) return std::move(store).error();
     p->store = std::move(*store);
+    p->message_log = p->store.get();
   } else {
     SqliteStoreOptions store_options;
     store_options.path = (std::filesystem::path(settings.data_dir) / (db_name + ".db")).string();
@@ -198,6 +201,18 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     auto store = SqliteStore::Open(std::move(store_options));
     if (!store) return std::move(store).error();
     p->store = std::move(*store);
+    // The message log (a row per publication and per delivery, 28 per order, and its retention)
+    // in its own file: with one writer per file, its writes no longer queue behind the saga's
+    // transactions (or theirs behind it), and the two writers use both cores. It holds nothing
+    // the saga needs: the rows are a bounded, best-effort record.
+    SqliteStoreOptions log_options;
+    log_options.path =
+        (std::filesystem::path(settings.data_dir) / (db_name + "-messages.db")).string();
+    log_options.collections = {std::move(messages)};
+    auto log_store = SqliteStore::Open(std::move(log_options));
+    if (!log_store) return std::move(log_store).error();
+    p->log_store = std::move(*log_store);
+    p->message_log = p->log_store.get();
   }
 
   RetryPolicy retry;
@@ -233,8 +248,8 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   logger_options.max_count = settings.messages_max_count;
   logger_options.max_age = settings.messages_max_age;
   p->logger =
-      std::make_unique<monitor::MessageLogger>(*p->store, p->topology, clock, logger_options);
-  p->queries = std::make_unique<monitor::MessageQueries>(*p->store, p->topology);
+      std::make_unique<monitor::MessageLogger>(*p->message_log, p->topology, clock, logger_options);
+  p->queries = std::make_unique<monitor::MessageQueries>(*p->message_log, p->topology);
   monitor::StatsSources stats_sources;
   stats_sources.store = p->store.get();
   stats_sources.queue_depths = p->depths.get();

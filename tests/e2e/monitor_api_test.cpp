@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "storage/sqlite/sqlite_export.hpp"
 #include "tests/e2e/app_fixture.hpp"
 
 namespace shopflow::testing {
@@ -79,6 +80,24 @@ TEST_F(MonitorApi, TheEventLogFilters) {
   EXPECT_EQ(Get("/api/messages?since=2999-01-01T00:00:00Z").status, 400);  // beyond the clock
   auto future = Get("/api/messages?since=2200-01-01T00:00:00Z").Json().as_object();
   EXPECT_EQ(GetInt(future, "total"), 0);
+}
+
+TEST_F(MonitorApi, TheEventLogHasItsOwnDatabaseFileBesideTheModules) {
+  PaidOrder();
+  ASSERT_TRUE(WaitFor([&] {
+    return GetInt(Get("/api/messages?eventType=ORDER_CONFIRMED").Json().as_object(), "total") >= 1;
+  }));
+  // The log's rows are in shopflow-messages.db (its own writer); the modules' file holds none.
+  auto log = SqliteSnapshot::Open((data_dir_ / "shopflow-messages.db").string());
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  EXPECT_THAT((*log)->collections(), ::testing::ElementsAre("messages"));
+  auto rows = (*log)->Documents("messages", "", 1000);
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  EXPECT_GE(rows->size(), 8u);
+  auto modules = SqliteSnapshot::Open((data_dir_ / "shopflow.db").string());
+  ASSERT_TRUE(modules.ok()) << modules.error().message;
+  EXPECT_THAT((*modules)->collections(), ::testing::Contains("orders"));
+  EXPECT_THAT((*modules)->collections(), ::testing::Not(::testing::Contains("messages")));
 }
 
 TEST_F(MonitorApi, StatsAndMetricsMoveWithTraffic) {
