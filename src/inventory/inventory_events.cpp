@@ -51,7 +51,13 @@ Result<void> SaveReservation(Transaction& txn, bool exists, const std::string& o
 InventoryEventHandler::InventoryEventHandler(Store& store, const Clock& clock)
     : store_(store), clock_(clock) {}
 
+bool InventoryEventHandler::Acts(const Envelope& e) {
+  return e.event_type == events::kOrderCreated || e.event_type == events::kOrderConfirmed ||
+         e.event_type == events::kOrderFailed || e.event_type == events::kOrderCancelled;
+}
+
 HandlerOutcome InventoryEventHandler::Handle(const Delivery& delivery) {
+  if (!Acts(delivery.envelope)) return HandlerOutcome::Ack();
   return ApplyOnce(store_, kConsumer, delivery,
                    [this](Transaction& txn, const Delivery& d) { return Apply(txn, d); });
 }

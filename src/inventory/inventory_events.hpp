@@ -19,10 +19,15 @@ class InventoryEventHandler {
 
   InventoryEventHandler(Store& store, const Clock& clock);
 
-  /// For EventBus::Subscribe: blocks the bus thread until the effect is committed.
+  /// For EventBus::Subscribe: blocks the bus thread until the effect is committed. An event
+  /// this handler ignores (see Acts) is acknowledged without touching the store.
   HandlerOutcome Handle(const Delivery& delivery);
   /// The effect of one event inside a transaction (inbox handled by the caller).
   Result<void> Apply(Transaction& txn, const Delivery& delivery);
+  /// Whether Apply can change anything for this event (ORDER_CREATED, ORDER_CONFIRMED,
+  /// ORDER_FAILED, ORDER_CANCELLED); the queue also receives ORDER_UPDATED and payment.*
+  /// (EVENTS.md bindings), which need no inbox mark: applying nothing twice is still nothing.
+  static bool Acts(const Envelope& event);
 
  private:
   Result<void> Reserve(Transaction& txn, const Envelope& event);

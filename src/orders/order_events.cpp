@@ -22,7 +22,17 @@ Result<Order> LoadOrder(ReadTransaction& txn, std::string_view order_id) {
 OrderEventHandler::OrderEventHandler(Store& store, const Clock& clock, bool keep_catalog_replica)
     : store_(store), clock_(clock), keep_catalog_replica_(keep_catalog_replica) {}
 
+bool OrderEventHandler::Acts(const Envelope& e) const {
+  const std::string_view type = e.event_type;
+  if (keep_catalog_replica_ && type == events::kInventoryUpdated) return true;
+  return (type == events::kInventoryReserved && !e.data.contains("manual")) ||
+         type == events::kInventoryError || type == events::kPaymentRequested ||
+         type == events::kPaymentProcessing || type == events::kPaymentSucceeded ||
+         type == events::kPaymentFailed || type == events::kPaymentRefunded;
+}
+
 HandlerOutcome OrderEventHandler::Handle(const Delivery& delivery) {
+  if (!Acts(delivery.envelope)) return HandlerOutcome::Ack();
   return ApplyOnce(store_, kConsumer, delivery,
                    [this](Transaction& txn, const Delivery& d) { return Apply(txn, d); });
 }
@@ -68,11 +78,7 @@ Result<void> OrderEventHandler::Apply(Transaction& txn, const Delivery& delivery
   if (keep_catalog_replica_ && type == events::kInventoryUpdated) {
     return ApplyCatalogUpdate(txn, e);
   }
-  const bool relevant = (type == events::kInventoryReserved && !e.data.contains("manual")) ||
-                        type == events::kInventoryError || type == events::kPaymentRequested ||
-                        type == events::kPaymentProcessing || type == events::kPaymentSucceeded ||
-                        type == events::kPaymentFailed || type == events::kPaymentRefunded;
-  if (!relevant) return Ok();
+  if (!Acts(e)) return Ok();
   const std::string order_id = GetString(e.data, "orderId");
   if (order_id.empty()) return ValidationError(std::string(type) + " without orderId");
   auto order = LoadOrder(txn, order_id);

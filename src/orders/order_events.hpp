@@ -29,10 +29,15 @@ class OrderEventHandler {
   /// (when the inventory module runs in another process).
   OrderEventHandler(Store& store, const Clock& clock, bool keep_catalog_replica = false);
 
-  /// For EventBus::Subscribe: blocks the bus thread until the effect is committed.
+  /// For EventBus::Subscribe: blocks the bus thread until the effect is committed. An event
+  /// this handler ignores (see Acts) is acknowledged without touching the store.
   HandlerOutcome Handle(const Delivery& delivery);
   /// The effect of one event inside a transaction (inbox handled by the caller).
   Result<void> Apply(Transaction& txn, const Delivery& delivery);
+  /// Whether Apply can change anything for this event; decided by the envelope alone. The
+  /// queue also receives events it ignores (EVENTS.md binds inventory.* and order.* broadly);
+  /// those need no inbox mark: applying nothing twice is still nothing.
+  bool Acts(const Envelope& event) const;
 
  private:
   Store& store_;
