@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
+
 namespace shopflow {
 namespace {
 
@@ -24,6 +26,27 @@ TEST(ToJsonText, WritesShortestDoublesAndEscapes) {
   json::value v =
       json::object{{"p", 19.99}, {"s", "a\"b"}, {"n", nullptr}, {"l", json::array{1, true}}};
   EXPECT_EQ(ToJsonText(v), R"({"p":19.99,"s":"a\"b","n":null,"l":[1,true]})");
+}
+
+TEST(ToJsonText, EscapesStringsAndKeysExactlyAsBoostJsonDoes) {
+  // The fast path copies plain strings; anything else must come out as json::serialize says.
+  const std::string nasty = std::string("tab\there \"q\" back\\slash nul") + '\0' + "\x1f end";
+  for (const std::string& text : {std::string("plain ascii"), std::string("açúcar €"), nasty,
+                                  std::string(""), std::string("\n")}) {
+    json::value v = json::object{{text, text}};
+    EXPECT_EQ(ToJsonText(v), json::serialize(v)) << text;
+    EXPECT_EQ(ParseJson(ToJsonText(v))->as_object().at(text).as_string(), text);
+  }
+}
+
+TEST(ToJsonText, WritesABorrowedMemberAfterTheObjectsOwn) {
+  const json::object data{{"orderId", "o-1"}, {"items", json::array{1, 2}}};
+  EXPECT_EQ(ToJsonText(json::object{{"type", "x"}, {"n", 1}}, "data", data),
+            R"({"type":"x","n":1,"data":{"orderId":"o-1","items":[1,2]}})");
+  EXPECT_EQ(ToJsonText(json::object{}, "data", data),
+            R"({"data":{"orderId":"o-1","items":[1,2]}})");
+  EXPECT_EQ(ToJsonText(json::object{{"a", 1}}, "q\"k", json::value(nullptr)),
+            R"({"a":1,"q\"k":null})");
 }
 
 TEST(BodyReader, CollectsEveryProblem) {

@@ -23,19 +23,31 @@ Envelope MakeCausedEvent(std::string event_type, json::object data, std::string 
                    cause.metadata.correlation_id, cause.metadata.message_id, now);
 }
 
+namespace {
+json::object MetadataJson(const EventMetadata& m) {
+  json::object metadata{{"messageId", m.message_id},
+                        {"source", m.source},
+                        {"correlationId", m.correlation_id},
+                        {"timestamp", FormatRfc3339(m.timestamp)},
+                        {"version", m.version},
+                        {"retryCount", m.retry_count}};
+  if (!m.causation_id.empty()) metadata["causationId"] = m.causation_id;
+  return metadata;
+}
+}  // namespace
+
 json::object EnvelopeToJson(const Envelope& e) {
-  json::object metadata{{"messageId", e.metadata.message_id},
-                        {"source", e.metadata.source},
-                        {"correlationId", e.metadata.correlation_id},
-                        {"timestamp", FormatRfc3339(e.metadata.timestamp)},
-                        {"version", e.metadata.version},
-                        {"retryCount", e.metadata.retry_count}};
-  if (!e.metadata.causation_id.empty()) metadata["causationId"] = e.metadata.causation_id;
   return json::object{
-      {"eventType", e.event_type}, {"data", e.data}, {"metadata", std::move(metadata)}};
+      {"eventType", e.event_type}, {"data", e.data}, {"metadata", MetadataJson(e.metadata)}};
 }
 
-std::string SerializeEnvelope(const Envelope& e) { return ToJsonText(EnvelopeToJson(e)); }
+std::string SerializeEnvelope(const Envelope& e) {
+  // The data is written in place rather than copied into a whole-envelope object first: every
+  // outbox row and every AMQP message goes through here.
+  return ToJsonText(
+      json::object{{"eventType", e.event_type}, {"metadata", MetadataJson(e.metadata)}}, "data",
+      e.data);
+}
 
 Result<Envelope> EnvelopeFromJson(const json::object& obj) {
   Envelope e;
@@ -68,7 +80,16 @@ Result<Envelope> ParseEnvelope(std::string_view body) {
   auto parsed = ParseJson(body);
   if (!parsed) return std::move(parsed).error();
   if (!parsed->is_object()) return ValidationError("event must be a JSON object");
-  return EnvelopeFromJson(parsed->get_object());
+  json::object& object = parsed->get_object();
+  // Take the data out before reading the rest, so that it is moved, not copied.
+  json::value data;
+  if (auto* found = object.if_contains("data"); found && found->is_object()) {
+    data = std::move(*found);
+    *found = json::object();
+  }
+  auto envelope = EnvelopeFromJson(object);
+  if (envelope && data.is_object()) envelope->data = std::move(data.get_object());
+  return envelope;
 }
 
 }  // namespace shopflow

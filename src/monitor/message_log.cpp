@@ -32,15 +32,17 @@ std::string OrderIdOf(const json::object& data) {
   return "";
 }
 
-json::object ToMessageRow(const MessageObservation& o) {
+namespace {
+json::object RowWithData(const MessageObservation& o, json::object data) {
   const EventMetadata& m = o.envelope.metadata;
+  std::string order_id = OrderIdOf(data);
   json::object row{
       {"id", o.row_id},
       {"messageId", m.message_id},
       {"eventType", o.envelope.event_type},
       {"exchange", o.exchange},
       {"routingKey", o.routing_key},
-      {"data", o.envelope.data},
+      {"data", std::move(data)},
       {"metadata", json::object{{"source", m.source},
                                 {"correlationId", m.correlation_id},
                                 {"causationId", m.causation_id},
@@ -54,9 +56,7 @@ json::object ToMessageRow(const MessageObservation& o) {
       {"source", m.source},
       {"module", o.module},
   };
-  if (std::string order_id = OrderIdOf(o.envelope.data); !order_id.empty()) {
-    row["orderId"] = std::move(order_id);
-  }
+  if (!order_id.empty()) row["orderId"] = std::move(order_id);
   if (!o.queue.empty()) {
     row["queue"] = o.queue;
     row["attempt"] = o.attempt;
@@ -64,6 +64,14 @@ json::object ToMessageRow(const MessageObservation& o) {
   if (o.duration_ms) row["durationMs"] = *o.duration_ms;
   if (!o.reason.empty()) row["reason"] = o.reason;
   return row;
+}
+}  // namespace
+
+json::object ToMessageRow(const MessageObservation& o) { return RowWithData(o, o.envelope.data); }
+
+json::object ToMessageRow(MessageObservation&& o) {
+  json::object data = std::move(o.envelope.data);
+  return RowWithData(o, std::move(data));
 }
 
 }  // namespace shopflow::monitor

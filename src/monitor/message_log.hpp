@@ -55,5 +55,8 @@ std::string OrderIdOf(const json::object& data);
 /// top-level copies correlationId, causationId, source, orderId (when known), module, and for
 /// handled rows queue, attempt, durationMs, reason (when not empty)}.
 json::object ToMessageRow(const MessageObservation& observation);
+/// The same, taking the observation's data instead of copying it (the logger's buffered
+/// observations are written once and dropped).
+json::object ToMessageRow(MessageObservation&& observation);
 
 }  // namespace shopflow::monitor

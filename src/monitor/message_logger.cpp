@@ -190,12 +190,12 @@ void MessageLogger::DrainOnce() {
   written_.notify_all();
 }
 
-void MessageLogger::WriteRows(std::span<const MessageObservation> rows) {
+void MessageLogger::WriteRows(std::span<MessageObservation> rows) {
   for (size_t begin = 0; begin < rows.size(); begin += options_.batch_size) {
     const auto chunk = rows.subspan(begin, std::min(options_.batch_size, rows.size() - begin));
     std::vector<json::object> docs;
     docs.reserve(chunk.size());
-    for (const auto& o : chunk) docs.push_back(ToMessageRow(o));
+    for (auto& o : chunk) docs.push_back(ToMessageRow(std::move(o)));
     auto written = WriteAndWait(store_, [&](Transaction& txn) -> Result<void> {
       for (size_t i = 0; i < chunk.size(); ++i) {
         if (auto inserted = txn.Insert(kMessagesCollection, chunk[i].row_id, docs[i]); !inserted) {

@@ -104,7 +104,8 @@ class MessageLogger final : public EventObserver {
   void Run();
   /// Takes the buffer and writes it; the caller holds no lock.
   void DrainOnce();
-  void WriteRows(std::span<const MessageObservation> rows);
+  /// Takes the rows' data (they are not used after).
+  void WriteRows(std::span<MessageObservation> rows);
   /// Sets *more (if given) when it stopped at the pass's bound with rows possibly left.
   Result<int64_t> RemoveOldest(const std::vector<FieldFilter>& filters, int64_t at_most,
                                bool* more);

@@ -140,13 +140,14 @@ void LiveFeed::Tick() {
   }
 }
 
+// Without the event's data: Serialize writes it in place (copying it into the frame first would
+// allocate every key and string of it again, for every frame).
 json::object LiveFeed::FlowFrame(const Envelope& envelope, std::string_view status) const {
   const EventMetadata& meta = envelope.metadata;
   json::object frame;
   frame["type"] = "message_flow";
   frame["eventType"] = envelope.event_type;
   frame["status"] = status;
-  frame["data"] = envelope.data;
   frame["timestamp"] = FormatRfc3339(meta.timestamp);
   frame["source"] = meta.source;
   frame["correlationId"] = meta.correlation_id;
@@ -161,12 +162,17 @@ WebSocketHub::Frame LiveFeed::Serialize(const json::object& frame) {
   return std::make_shared<const std::string>(ToJsonText(frame));
 }
 
+WebSocketHub::Frame LiveFeed::Serialize(const json::object& frame, const json::object& data) {
+  frames_serialized_.fetch_add(1, std::memory_order_relaxed);
+  return std::make_shared<const std::string>(ToJsonText(frame, "data", data));
+}
+
 void LiveFeed::OnPublished(std::span<const Envelope> batch) {
   // Nobody watching: no copy, no serialization (the observer runs on the publishing thread).
   if (hub_.client_count() == 0) return;
   try {
     for (const Envelope& envelope : batch) {
-      hub_.Broadcast(Serialize(FlowFrame(envelope, "published")));
+      hub_.Broadcast(Serialize(FlowFrame(envelope, "published"), envelope.data));
     }
   } catch (const std::exception& e) {
     spdlog::error("live: cannot build a message_flow frame: {}", e.what());
@@ -196,7 +202,7 @@ void LiveFeed::OnHandled(const Delivery& delivery, const HandlerOutcome& outcome
     frame["durationMs"] = std::chrono::duration<double, std::milli>(took).count();
     frame["handledAt"] = FormatRfc3339(clock_.Now());
     if (outcome.kind != HandlerOutcome::Kind::kAck) frame["reason"] = outcome.reason;
-    hub_.Broadcast(Serialize(frame));
+    hub_.Broadcast(Serialize(frame, delivery.envelope.data));
   } catch (const std::exception& e) {
     spdlog::error("live: cannot build a message_flow frame: {}", e.what());
   }

@@ -90,6 +90,8 @@ class LiveFeed final : public EventObserver {
   void Tick();
   json::object FlowFrame(const Envelope& envelope, std::string_view status) const;
   WebSocketHub::Frame Serialize(const json::object& frame);
+  /// A message_flow frame: `frame` plus its "data" member, written without a copy.
+  WebSocketHub::Frame Serialize(const json::object& frame, const json::object& data);
 
   WebSocketHub& hub_;
   const JsonSource stats_;
