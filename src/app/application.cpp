@@ -15,6 +15,7 @@
 #include "app/openapi.hpp"
 #include "app/order_directory_adapter.hpp"
 #include "app/static_files.hpp"
+#include "core/thread_name.hpp"
 #include "events/observed_event_bus.hpp"
 #include "http/http_server.hpp"
 #include "http/websocket_hub.hpp"
@@ -510,6 +511,7 @@ Result<int> Application::Start() {
     if (bus.error().code != ErrorCode::kUnavailable) return std::move(bus).error();
     spdlog::warn("event bus not started: {}; retrying in the background", bus.error().message);
     p.bus_starter = std::thread([&p] {
+      SetThreadName("bus-starter");
       auto delay = std::chrono::milliseconds(200);
       std::unique_lock lock(p.bus_starter_mutex);
       while (!p.stopped_flag) {

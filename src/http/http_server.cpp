@@ -40,6 +40,7 @@
 
 #include "core/ids.hpp"
 #include "core/json.hpp"
+#include "core/thread_name.hpp"
 #include "http/request_target.hpp"
 #include "http/router.hpp"
 #include "http/websocket_hub.hpp"
@@ -863,7 +864,11 @@ Result<int> HttpServer::Runtime::Start() {
   work_.emplace(io_->get_executor());
   asio::co_spawn(*accept_strand_, Accept(), LogFailure("accept loop"));
   threads_.reserve(static_cast<size_t>(options_.threads));
-  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { RunIo(); });
+  for (int i = 0; i < options_.threads; ++i)
+    threads_.emplace_back([this] {
+      SetThreadName("http-io");
+      RunIo();
+    });
   state_ = State::kRunning;
   spdlog::info("http: listening on {}:{} ({} thread(s))", local.address().to_string(), local.port(),
                options_.threads);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/thread_name.hpp"
 #include "events/event_types.hpp"
 
 namespace shopflow::monitor {
@@ -31,7 +32,10 @@ void MessageLogger::Start() {
   std::lock_guard lock(mutex_);
   if (started_ || stopping_) return;
   started_ = true;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("message-log");
+    Run();
+  });
 }
 
 void MessageLogger::Stop() {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/ids.hpp"
+#include "core/thread_name.hpp"
 #include "payments/payment_records.hpp"
 #include "payments/run_blocking.hpp"
 
@@ -162,7 +163,10 @@ void PaymentWorker::Start() {
   std::lock_guard lock(mutex_);
   if (started_ || stopping_) return;
   started_ = true;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("payment-worker");
+    Run();
+  });
 }
 
 void PaymentWorker::Wake() {

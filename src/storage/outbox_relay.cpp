@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/thread_name.hpp"
+
 namespace shopflow {
 
 // Shared with the store's listener so that a listener call after the relay is gone is harmless.
@@ -36,7 +38,10 @@ void OutboxRelay::Start() {
   if (options_.register_listener) {
     store_.SetOutboxListener([signal = signal_] { signal->Notify(); });
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("outbox-relay");
+    Run();
+  });
 }
 
 void OutboxRelay::Stop() {

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/thread_name.hpp"
+
 namespace shopflow::monitor {
 
 struct LiveFeed::Snapshot {
@@ -83,7 +85,10 @@ void LiveFeed::Start() {
     std::lock_guard lock(mutex_);
     stop_ = false;
   }
-  ticker_ = std::thread([this] { TickerLoop(); });
+  ticker_ = std::thread([this] {
+    SetThreadName("live-feed");
+    TickerLoop();
+  });
 }
 
 void LiveFeed::Stop() {

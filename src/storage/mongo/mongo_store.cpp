@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "core/clock.hpp"
+#include "core/thread_name.hpp"
 #include "storage/mongo/bson_codec.hpp"
 #include "storage/mongo/mongo_url.hpp"
 
@@ -1195,9 +1196,15 @@ Result<std::unique_ptr<MongoStore>> MongoStore::Open(MongoStoreOptions options) 
 
   Impl* raw = impl.get();
   for (size_t i = 0; i < options.workers; ++i) {
-    impl->workers.emplace_back([raw] { raw->WorkerLoop(); });
+    impl->workers.emplace_back([raw] {
+      SetThreadName("mongo-worker");
+      raw->WorkerLoop();
+    });
   }
-  impl->monitor = std::thread([raw] { raw->MonitorLoop(); });
+  impl->monitor = std::thread([raw] {
+    SetThreadName("mongo-monitor");
+    raw->MonitorLoop();
+  });
   return std::unique_ptr<MongoStore>(new MongoStore(std::move(impl)));
 }
 

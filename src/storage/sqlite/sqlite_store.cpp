@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/clock.hpp"
+#include "core/thread_name.hpp"
 #include "storage/sqlite/wrappers.hpp"
 
 namespace shopflow {
@@ -156,6 +157,20 @@ class Connection {
       const char* sync =
           options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
       if (auto done = connection->Exec(sync); !done) return std::move(done).error();
+      // A checkpoint copies every page changed since the last one back into the database file;
+      // the same hot pages (outbox, inbox and index tails) change again and again, so a longer
+      // interval copies each of them once instead of many times. journal_size_limit then cuts
+      // the WAL file back after a checkpoint.
+      const std::string checkpoint =
+          "PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages);
+      if (auto done = connection->Exec(checkpoint); !done) return std::move(done).error();
+      const std::string limit =
+          "PRAGMA journal_size_limit=" + std::to_string(options.wal_autocheckpoint_pages * 4096);
+      if (auto done = connection->Exec(limit); !done) return std::move(done).error();
+      if (options.writer_cache_kib > 0) {
+        const std::string cache = "PRAGMA cache_size=-" + std::to_string(options.writer_cache_kib);
+        if (auto done = connection->Exec(cache); !done) return std::move(done).error();
+      }
     } else {
       // Readers never write; this turns a bug into an error instead of a lock fight with the
       // writer.
@@ -696,7 +711,10 @@ SqliteStore::SqliteStore(SqliteStoreOptions options, std::unique_ptr<sqlite::Sch
                          std::unique_ptr<Connection> first_reader)
     : options_(std::move(options)), schema_(std::move(schema)), writer_(std::move(writer)) {
   idle_readers_.push_back(std::move(first_reader));
-  writer_thread_ = std::thread([this] { WriterLoop(); });
+  writer_thread_ = std::thread([this] {
+    SetThreadName("db:" + std::filesystem::path(options_.path).stem().string());
+    WriterLoop();
+  });
 }
 
 SqliteStore::~SqliteStore() {

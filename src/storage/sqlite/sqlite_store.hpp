@@ -40,6 +40,12 @@ struct SqliteStoreOptions {
   std::chrono::milliseconds busy_timeout{5000};
   /// Reader connections kept open between reads; more are opened on demand under load.
   size_t max_idle_readers = 8;
+  /// WAL pages written before a checkpoint copies them into the database (SQLite's default is
+  /// 1,000). Larger: fewer copies of pages that change often, a longer WAL file between
+  /// checkpoints (pages × 4 KiB), which journal_size_limit trims back afterwards.
+  int64_t wal_autocheckpoint_pages = 1000;
+  /// The writer connection's page cache in KiB (0: SQLite's default, 2 MiB).
+  int64_t writer_cache_kib = 0;
 };
 
 /// Counters for tests and metrics.

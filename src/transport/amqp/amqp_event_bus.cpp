@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "core/thread_name.hpp"
 #include "events/event_types.hpp"
 #include "transport/amqp/amqp_tap.hpp"
 #include "transport/amqp/amqp_wrappers.hpp"
@@ -110,7 +111,10 @@ class AmqpEventBus::Publisher {
   ~Publisher() { Stop(); }
 
   void Start() {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      SetThreadName("amqp-publish");
+      Run();
+    });
   }
 
   void Stop() {
@@ -364,7 +368,10 @@ class AmqpEventBus::Consumer {
         backoff_(bus.options_, seed ^ 0x9E3779B97F4A7C15ULL) {}
 
   void Start() {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      SetThreadName("amqp:" + queue_);
+      Run();
+    });
   }
   void Join() {
     if (thread_.joinable()) thread_.join();

@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "core/thread_name.hpp"
+
 namespace shopflow {
 namespace {
 
@@ -27,7 +29,11 @@ AmqpEventBus::Tap::Tap(AmqpEventBus& bus, EventObserver* observer, std::function
     : bus_(bus), observer_(observer), wanted_(std::move(wanted)), backoff_(bus.options_, seed) {}
 
 void AmqpEventBus::Tap::Start() {
-  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+  if (!thread_.joinable())
+    thread_ = std::thread([this] {
+      SetThreadName("amqp-tap");
+      Run();
+    });
 }
 
 void AmqpEventBus::Tap::Join() {

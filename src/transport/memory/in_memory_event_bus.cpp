@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/error.hpp"
+#include "core/thread_name.hpp"
 #include "events/event_types.hpp"
 
 namespace shopflow {
@@ -82,7 +83,10 @@ Result<void> InMemoryEventBus::Start() {
   if (stopping_) return UnavailableError("in-memory event bus is stopped");
   if (started_) return Ok();
   started_ = true;
-  threads_.emplace_back([this] { TimerLoop(); });
+  threads_.emplace_back([this] {
+    SetThreadName("bus-timer");
+    TimerLoop();
+  });
   for (const Subscription& subscription : subscriptions_) StartWorkersLocked(subscription);
   return Ok();
 }
@@ -238,6 +242,7 @@ InMemoryBusCounters InMemoryEventBus::Counters() const {
 void InMemoryEventBus::StartWorkersLocked(const Subscription& subscription) {
   for (int i = 0; i < subscription.concurrency; ++i) {
     threads_.emplace_back([this, queue = subscription.queue, handler = subscription.handler] {
+      SetThreadName("q:" + queue->name);
       WorkerLoop(*queue, handler);
     });
   }
