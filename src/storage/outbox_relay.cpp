@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -17,6 +18,12 @@ struct OutboxRelay::Signal {
   std::condition_variable cv;
   bool notified = false;
   bool stopping = false;
+  // Published events whose deletion is queued but not committed yet: the next read skips them
+  // instead of waiting for the deletion (or publishing them twice).
+  std::set<int64_t> marking;
+  // Deletions that failed since the relay last looked: their events are published again.
+  uint64_t mark_failures = 0;
+  std::string mark_error;
 
   void Notify() {
     {
@@ -85,25 +92,43 @@ void OutboxRelay::Run() {
 
 OutboxRelay::DrainOutcome OutboxRelay::Drain() {
   for (;;) {
+    // Taken before the read: a deletion committed before this copy is visible to the read (its
+    // rows are gone), and one still queued now is skipped by the copy, even if it commits while
+    // the read runs. (Filtering with the live set would miss rows deleted during the read but
+    // still in its snapshot, and publish them twice.)
+    std::set<int64_t> marking;
+    uint64_t mark_failures = 0;
+    std::string mark_error;
     {
       std::lock_guard lock(signal_->mutex);
       if (signal_->stopping) return DrainOutcome::kStopped;
+      marking = signal_->marking;
+      mark_failures = std::exchange(signal_->mark_failures, 0);
+      mark_error = std::move(signal_->mark_error);
     }
-    auto pending = store_.PendingOutbox(options_.batch_size);
+    if (mark_failures > 0) {
+      // The events are out; they are read and published again (same messageIds) once the store
+      // recovers, and consumers dedupe them.
+      RecordFailure(false, "marking outbox events sent failed: " + mark_error);
+      return DrainOutcome::kFailed;
+    }
+    // Rows whose deletion is still queued come first: read past them.
+    auto pending = store_.PendingOutbox(options_.batch_size + marking.size());
     if (!pending) {
       RecordFailure(false, "reading the outbox failed: " + pending.error().message);
       return DrainOutcome::kFailed;
     }
-    if (pending->empty()) return DrainOutcome::kEmpty;
-
     std::vector<Envelope> events;
     std::vector<int64_t> sequences;
     events.reserve(pending->size());
     sequences.reserve(pending->size());
     for (auto& record : *pending) {
+      if (marking.contains(record.sequence)) continue;
+      if (events.size() == options_.batch_size) break;
       sequences.push_back(record.sequence);
       events.push_back(std::move(record.event));
     }
+    if (events.empty()) return DrainOutcome::kEmpty;
     if (auto published = bus_.Publish(events); !published) {
       RecordFailure(true, "publishing " + std::to_string(events.size()) +
                               " outbox events failed: " + published.error().message);
@@ -113,13 +138,25 @@ OutboxRelay::DrainOutcome OutboxRelay::Drain() {
       std::lock_guard lock(stats_mutex_);
       stats_.relayed += events.size();
     }
-    if (auto marked = store_.MarkOutboxSent(sequences); !marked) {
-      // The events are out; they will be published again (same messageIds) once the store
-      // recovers, and consumers dedupe them.
-      RecordFailure(false, "marking outbox events sent failed: " + marked.error().message);
-      return DrainOutcome::kFailed;
+    // Deleted with the store's next group commit; the relay goes on meanwhile (waiting for
+    // that commit made every hop of the saga one writer round trip longer).
+    {
+      std::lock_guard lock(signal_->mutex);
+      signal_->marking.insert(sequences.begin(), sequences.end());
     }
-    if (pending->size() < options_.batch_size) return DrainOutcome::kEmpty;
+    store_.MarkOutboxSentLater(sequences, [signal = signal_, sequences](Result<void> marked) {
+      {
+        std::lock_guard lock(signal->mutex);
+        for (const int64_t sequence : sequences) signal->marking.erase(sequence);
+        if (!marked) {
+          ++signal->mark_failures;
+          signal->mark_error = marked.error().message;
+          signal->notified = true;
+        }
+      }
+      if (!marked) signal->cv.notify_all();
+    });
+    if (events.size() < options_.batch_size) return DrainOutcome::kEmpty;
   }
 }
 

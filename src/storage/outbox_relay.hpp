@@ -30,15 +30,17 @@ struct OutboxRelayOptions {
 struct OutboxRelayStats {
   uint64_t relayed = 0;           // events published successfully (re-sends count again)
   uint64_t publish_failures = 0;  // failed EventBus::Publish calls
-  uint64_t store_failures = 0;    // failed PendingOutbox / MarkOutboxSent calls
+  uint64_t store_failures = 0;    // failed PendingOutbox / MarkOutboxSentLater calls
   std::string last_error;         // the latest failure's message; "" if none yet
 };
 
 /// Moves committed outbox events to the bus (ARCHITECTURE.md principle 7): reads the oldest
 /// unsent events, publishes them (EventBus::Publish returns once they are durably accepted),
-/// then marks them sent. Delivery is at least once: when publishing or marking fails the same
-/// rows are published again after an exponential backoff, with the same messageIds, and
-/// consumers dedupe through their inbox. Events are published in outbox (commit) order.
+/// then marks them sent (Store::MarkOutboxSentLater: queued with the store's next group commit,
+/// not waited for; until it commits, the relay reads past those rows). Delivery is at least
+/// once: when publishing or marking fails the same rows are published again after an
+/// exponential backoff, with the same messageIds, and consumers dedupe through their inbox.
+/// Events are published in outbox (commit) order.
 ///
 /// One relay thread. It wakes on Notify() (by default wired to the store's outbox listener by
 /// Start), or every poll_interval, and on Start first drains whatever a previous process left

@@ -86,6 +86,37 @@ class RecordingBus final : public EventBus {
   std::vector<std::vector<std::string>> attempts_;  // message ids of every Publish call
 };
 
+/// The real store, except that the next N deletions of relayed rows fail.
+class FailingMarksStore final : public Store {
+ public:
+  explicit FailingMarksStore(Store& inner) : inner_(inner) {}
+  void FailNextMarks(int n) { failures_left_ = n; }
+
+  void Write(WriteFn fn, DoneFn done) override { inner_.Write(std::move(fn), std::move(done)); }
+  void Read(ReadFn fn, DoneFn done) override { inner_.Read(std::move(fn), std::move(done)); }
+  Result<std::vector<OutboxRecord>> PendingOutbox(size_t limit) override {
+    return inner_.PendingOutbox(limit);
+  }
+  Result<void> MarkOutboxSent(std::span<const int64_t> sequences) override {
+    return inner_.MarkOutboxSent(sequences);
+  }
+  void MarkOutboxSentLater(std::vector<int64_t> sequences, DoneFn done) override {
+    if (failures_left_.fetch_sub(1) > 0) {
+      done(UnavailableError("disk I/O error (fake)"));
+      return;
+    }
+    inner_.MarkOutboxSentLater(std::move(sequences), std::move(done));
+  }
+  void SetOutboxListener(std::function<void()> listener) override {
+    inner_.SetOutboxListener(std::move(listener));
+  }
+  StoreStatus Status() const override { return inner_.Status(); }
+
+ private:
+  Store& inner_;
+  std::atomic<int> failures_left_{0};
+};
+
 class OutboxRelayTest : public ::testing::Test {
  protected:
   void SetUp() override { store_ = Open(); }
@@ -192,6 +223,39 @@ TEST_F(OutboxRelayTest, FailedPublishesAreRetriedWithTheSameMessageIds) {
   EXPECT_EQ(stats.publish_failures, 3u);
   EXPECT_NE(stats.last_error.find("broker unreachable"), std::string::npos) << stats.last_error;
   ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+}
+
+TEST_F(OutboxRelayTest, EventsWhoseDeletionFailedArePublishedAgainThenDeleted) {
+  FailingMarksStore store(*store_);
+  store.FailNextMarks(1);
+  OutboxRelay relay(store, bus_, FastRetries());
+  const auto ids = CommitEvents(3);
+  relay.Start();
+  // Published, the deletion fails, so the same three go out again (same messageIds, in order)
+  // and are deleted the second time.
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0 && bus_.PublishedIds().size() == 6; }))
+      << bus_.PublishedIds().size() << " published, " << Pending() << " pending";
+  std::vector<std::string> twice = ids;
+  twice.insert(twice.end(), ids.begin(), ids.end());
+  EXPECT_EQ(bus_.PublishedIds(), twice);
+  EXPECT_EQ(relay.Stats().store_failures, 1u);
+  EXPECT_NE(relay.Stats().last_error.find("disk I/O error"), std::string::npos);
+  relay.Stop();
+}
+
+TEST_F(OutboxRelayTest, RowsBeingDeletedAreNotPublishedTwice) {
+  OutboxRelay relay(*store_, bus_, FastRetries());
+  relay.Start();
+  std::vector<std::string> all;
+  // Many small commits while earlier deletions are still queued: each event goes out once.
+  for (int i = 0; i < 50; ++i) {
+    auto ids = CommitEvents(1 + i % 3);
+    all.insert(all.end(), ids.begin(), ids.end());
+  }
+  ASSERT_TRUE(
+      WaitUntil([&] { return Pending() == 0 && bus_.PublishedIds().size() >= all.size(); }));
+  EXPECT_EQ(bus_.PublishedIds(), all);
+  relay.Stop();
 }
 
 TEST_F(OutboxRelayTest, EventsStayPendingWhileTheBusIsDown) {

@@ -133,6 +133,11 @@ class Store {
   /// Oldest unsent outbox events, up to `limit`.
   virtual Result<std::vector<OutboxRecord>> PendingOutbox(size_t limit) = 0;
   virtual Result<void> MarkOutboxSent(std::span<const int64_t> sequences) = 0;
+  /// The same without waiting: `done` gets the outcome (SQLite: on the writer thread, with the
+  /// next group commit). The default marks inline and then calls `done`.
+  virtual void MarkOutboxSentLater(std::vector<int64_t> sequences, DoneFn done) {
+    done(MarkOutboxSent(sequences));
+  }
   /// How many outbox events wait, counting at most `cap` (health, stats and metrics read it
   /// every second, some from HTTP threads: it must not wait on a remote server, so it may be a
   /// recent count rather than an exact one). The default reads the events; backends override

@@ -918,6 +918,12 @@ Result<void> SqliteStore::MarkOutboxSent(std::span<const int64_t> sequences) {
   return future.get();
 }
 
+void SqliteStore::MarkOutboxSentLater(std::vector<int64_t> sequences, DoneFn done) {
+  Enqueue(WriteItem{
+      [sequences = std::move(sequences)](SqlTransaction& tx) { return tx.DeleteOutbox(sequences); },
+      std::move(done)});
+}
+
 void SqliteStore::SetOutboxListener(std::function<void()> listener) {
   std::lock_guard lock(listener_mutex_);
   outbox_listener_ = std::move(listener);

@@ -94,6 +94,8 @@ class SqliteStore final : public Store {
   /// calling it on the writer thread (from a write fn or a done callback) returns kInternal
   /// instead of deadlocking.
   Result<void> MarkOutboxSent(std::span<const int64_t> sequences) override;
+  /// Queues the deletion with the other writes; `done` runs on the writer thread.
+  void MarkOutboxSentLater(std::vector<int64_t> sequences, DoneFn done) override;
   /// Replaces the listener; it runs on the writer thread after each commit that appended outbox
   /// rows, and must be quick (wake a relay). May be called at any time.
   void SetOutboxListener(std::function<void()> listener) override;
