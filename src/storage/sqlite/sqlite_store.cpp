@@ -912,9 +912,8 @@ Result<void> SqliteStore::MarkOutboxSent(std::span<const int64_t> sequences) {
   // Shared so the writer thread never touches a promise this frame has already destroyed.
   auto promise = std::make_shared<std::promise<Result<void>>>();
   auto future = promise->get_future();
-  // `sequences` outlives the write: this call blocks until the write is done.
-  Enqueue(WriteItem{[sequences](SqlTransaction& tx) { return tx.DeleteOutbox(sequences); },
-                    [promise](Result<void> result) { promise->set_value(std::move(result)); }});
+  MarkOutboxSentLater({sequences.begin(), sequences.end()},
+                      [promise](Result<void> result) { promise->set_value(std::move(result)); });
   return future.get();
 }
 
