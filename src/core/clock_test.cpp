@@ -2,12 +2,53 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <random>
+#include <string>
+
 namespace shopflow {
 namespace {
 
 TEST(Rfc3339, FormatsUtcWithMilliseconds) {
   EXPECT_EQ(FormatRfc3339(FromUnixMillis(1795960987123)), "2026-11-29T14:03:07.123Z");
   EXPECT_EQ(FormatRfc3339(FromUnixMillis(0)), "1970-01-01T00:00:00.000Z");
+}
+
+// The formatter does its own calendar arithmetic; the C library's gmtime_r is the reference.
+std::string ViaGmtime(int64_t millis) {
+  int64_t secs = millis / 1000;
+  int64_t ms = millis % 1000;
+  if (ms < 0) {
+    ms += 1000;
+    secs -= 1;
+  }
+  const std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+TEST(Rfc3339, FormatsEveryDayLikeTheCLibrary) {
+  // Every day boundary from 1700 to 2250 (leap and century years included), a millisecond on
+  // either side, and random instants across all a TimePoint holds (nanoseconds: 1678-2262).
+  const int64_t day_ms = 86'400'000;
+  for (int64_t day = -98'000; day <= 102'000; ++day) {
+    for (int64_t at : {day * day_ms, day * day_ms - 1, day * day_ms + 43'199'999}) {
+      ASSERT_EQ(FormatRfc3339(FromUnixMillis(at)), ViaGmtime(at)) << at;
+    }
+  }
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<int64_t> any(-9'000'000'000'000, 9'000'000'000'000);
+  for (int i = 0; i < 200'000; ++i) {
+    const int64_t at = any(rng);
+    ASSERT_EQ(FormatRfc3339(FromUnixMillis(at)), ViaGmtime(at)) << at;
+  }
+  EXPECT_EQ(FormatRfc3339(FromUnixMillis(951'782'400'000)), "2000-02-29T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339(FromUnixMillis(-1)), "1969-12-31T23:59:59.999Z");
 }
 
 TEST(Rfc3339, ParsesWhatItFormats) {

@@ -207,6 +207,19 @@ asio::awaitable<Result<Order>> OrderService::Get(std::string order_id) {
   co_return std::move(*out);
 }
 
+asio::awaitable<Result<std::string>> OrderService::GetText(std::string order_id) {
+  std::optional<std::string> text;
+  auto read = co_await AwaitRead(store_, [&](ReadTransaction& txn) -> Result<void> {
+    auto found = txn.GetText(kOrdersCollection, order_id);
+    if (!found) return std::move(found).error();
+    text = std::move(*found);
+    return Ok();
+  });
+  if (!read) co_return std::move(read).error();
+  if (!text) co_return NotFoundError("order " + order_id + " not found");
+  co_return std::move(*text);
+}
+
 asio::awaitable<Result<OrderPage>> OrderService::List(OrderFilter filter, Page page) {
   FindQuery query;
   if (filter.status) {

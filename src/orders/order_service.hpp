@@ -45,6 +45,10 @@ class OrderService {
   boost::asio::awaitable<Result<json::object>> Create(const json::object& body,
                                                       RequestContext context);
   boost::asio::awaitable<Result<Order>> Get(std::string order_id);
+  /// The order's JSON as stored, which is Get(order_id)->ToJson() (every write stores
+  /// Order::ToJson()): GET /api/orders/:id answers it without parsing and serializing the
+  /// order again. kNotFound when absent.
+  boost::asio::awaitable<Result<std::string>> GetText(std::string order_id);
   boost::asio::awaitable<Result<OrderPage>> List(OrderFilter filter, Page page);
   /// PUT /api/orders/:id/status: {status, reason?}; illegal transitions → kConflict.
   boost::asio::awaitable<Result<Order>> UpdateStatus(std::string order_id, const json::object& body,

@@ -62,5 +62,33 @@ TEST(Order, RoundTripsThroughItsDocument) {
   EXPECT_EQ(back->ToJson(), doc);
 }
 
+// GET /api/orders/:id answers the stored text (OrderService::GetText) instead of
+// FromJson(...).ToJson(): that is only right if the round trip is the identity, byte for byte.
+TEST(Order, StoredTextIsWhatTheOrderSerializesTo) {
+  for (OrderStatus status : kAll) {
+    Order o = OrderIn(status);
+    o.customer_id = "c\"1\u00e9";
+    o.items = {{"p1", "Pen", 3, Money::FromCents(199)}, {"p2", "Ink", 1, Money::FromCents(1000)}};
+    o.payment_method = "pix";
+    o.payment_details = json::object{{"cardLast4", "4242"}, {"cardBrand", "visa"}};
+    o.failure_reason = status == OrderStatus::kFailed ? "insufficient_stock" : "";
+    o.created_at = FromUnixMillis(1795960987123);
+    o.updated_at = FromUnixMillis(1795960988456);
+    o.metadata =
+        json::object{{"source", "api"}, {"correlationId", "k"}, {"note", json::array{1, "x"}}};
+    o.history = {{OrderStatus::kPending, o.created_at, "order created"},
+                 {status, o.updated_at, "moved"}};
+    o.stock_state = "reserved";
+    o.payment_state = "succeeded";
+    o.payment_id = "pay-1";
+    const std::string stored = ToJsonText(o.ToJson());
+    auto parsed = ParseJson(stored);
+    ASSERT_TRUE(parsed.ok());
+    auto back = Order::FromJson(parsed->as_object());
+    ASSERT_TRUE(back) << stored;
+    EXPECT_EQ(ToJsonText(back->ToJson()), stored);
+  }
+}
+
 }  // namespace
 }  // namespace shopflow::orders

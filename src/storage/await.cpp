@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 namespace shopflow {
 namespace asio = boost::asio;
@@ -17,12 +18,19 @@ namespace {
 // The store calls back on its own thread. The coroutine waits on a timer of its own executor
 // that the callback cancels through post(): the coroutine is always resumed on its executor,
 // and no Asio handler object is ever touched or destroyed on the store's thread.
+//
+// A store that completes inside start() on the coroutine's own thread (SQLite reads run on the
+// caller's thread) needs none of that: the result is taken as soon as start() returns, which
+// saves a timer wait and a post per read (a GET's hot path).
 struct Rendezvous {
   explicit Rendezvous(const asio::any_io_executor& executor)
       : timer(executor, asio::steady_timer::time_point::max()) {}
   asio::steady_timer timer;
   std::mutex mutex;
   std::optional<Result<void>> result;
+  const std::thread::id starter = std::this_thread::get_id();
+  bool starting = true;      // start() has not returned yet
+  bool done_inline = false;  // the callback ran inside start(), on the starter's thread
 };
 
 template <class Start>
@@ -32,6 +40,13 @@ asio::awaitable<Result<void>> Suspend(Start start) {
     {
       std::lock_guard lock(state->mutex);
       state->result = std::move(result);
+      state->done_inline = state->starting && std::this_thread::get_id() == state->starter;
+    }
+    if (state->done_inline) {
+      // Nothing to post: the coroutine is further up this very stack. Dropping this reference
+      // leaves the coroutine's as the last one.
+      state.reset();
+      return;
     }
     // Runs on the coroutine's executor (a strand: the timer is never touched concurrently).
     // Moving the expiry into the past ends a pending wait and makes a later one return at once.
@@ -42,6 +57,13 @@ asio::awaitable<Result<void>> Suspend(Start start) {
       state->timer.expires_at(asio::steady_timer::time_point::min());
     });
   });
+  std::optional<Result<void>> inline_result;
+  {
+    std::lock_guard lock(state->mutex);
+    state->starting = false;
+    if (state->done_inline) inline_result = std::move(state->result);
+  }
+  if (inline_result) co_return std::move(*inline_result);
   // Always wait, even when the result is already there: the store's post() is in flight and
   // must land before this coroutine (and possibly its io_context) is gone. The post moves the
   // expiry into the past, so this wait then completes at once.

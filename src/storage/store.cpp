@@ -5,6 +5,14 @@
 
 namespace shopflow {
 
+Result<std::optional<std::string>> ReadTransaction::GetText(std::string_view collection,
+                                                            std::string_view id) {
+  auto doc = Get(collection, id);
+  if (!doc) return std::move(doc).error();
+  if (!doc->has_value()) return std::optional<std::string>();
+  return std::optional<std::string>(ToJsonText(**doc));
+}
+
 std::vector<CollectionSpec> MergeCollections(std::vector<std::vector<CollectionSpec>> groups) {
   std::vector<CollectionSpec> out;
   for (auto& group : groups) {

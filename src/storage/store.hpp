@@ -65,6 +65,11 @@ class ReadTransaction {
   virtual ~ReadTransaction() = default;
   virtual Result<std::optional<json::object>> Get(std::string_view collection,
                                                   std::string_view id) = 0;
+  /// The document `id` as JSON text, for answering a read as stored without parsing it and
+  /// serializing it again. The text is the document Get returns (the same fields and values;
+  /// the SQLite store returns the bytes it stored). The default serializes Get's document.
+  virtual Result<std::optional<std::string>> GetText(std::string_view collection,
+                                                     std::string_view id);
   /// The document whose `field` (a unique or indexed field) equals `value`, if any.
   virtual Result<std::optional<json::object>> FindOne(std::string_view collection,
                                                       std::string_view field,

@@ -228,6 +228,45 @@ TEST_P(StoreConformanceTest, InsertGetReplaceRemove) {
   EXPECT_EQ(CountAll(kProducts), 0);
 }
 
+TEST_P(StoreConformanceTest, GetTextIsTheDocumentAsJsonTextAndSeesTheLatestWrite) {
+  auto text_of = [&](std::string_view id) {
+    std::optional<std::string> text;
+    auto read = Read([&](ReadTransaction& tx) -> Result<void> {
+      auto got = tx.GetText(kProducts, id);
+      if (!got) return std::move(got).error();
+      text = std::move(*got);
+      return Ok();
+    });
+    EXPECT_TRUE(IsOk(read));
+    return text;
+  };
+  json::object doc = Product("SKU-1", "books", 5);
+  doc["name"] = "quote \" and \u00e9";
+  ASSERT_TRUE(IsOk(Insert(kProducts, "p1", doc)));
+  auto text = text_of("p1");
+  ASSERT_TRUE(text.has_value());
+  auto parsed = ParseJson(*text);
+  ASSERT_TRUE(parsed.ok()) << *text;
+  EXPECT_EQ(*parsed, json::value(*Get(kProducts, "p1")));
+
+  ASSERT_TRUE(IsOk(Write(
+      [](Transaction& tx) { return tx.Replace(kProducts, "p1", Product("SKU-1", "books", 4)); })));
+  text = text_of("p1");
+  ASSERT_TRUE(text.has_value());
+  parsed = ParseJson(*text);
+  ASSERT_TRUE(parsed.ok()) << *text;
+  ASSERT_TRUE(parsed->is_object());
+  EXPECT_EQ(GetInt(parsed->get_object(), "stock"), 4);
+
+  EXPECT_FALSE(text_of("nope").has_value());
+  auto unknown = Read([](ReadTransaction& tx) -> Result<void> {
+    auto got = tx.GetText("no_such_collection", "p1");
+    if (!got) return std::move(got).error();
+    return Ok();
+  });
+  EXPECT_FALSE(unknown.ok());
+}
+
 TEST_P(StoreConformanceTest, MissingDocumentIsEmptyAndReplaceOrRemoveOfItIsNotFound) {
   EXPECT_FALSE(Get(kProducts, "nope").has_value());
   auto replaced =

@@ -406,12 +406,25 @@ class SqlTransaction final : public Transaction {
 
   Result<std::optional<json::object>> Get(std::string_view collection,
                                           std::string_view id) override {
+    auto text = GetText(collection, id);
+    if (!text) return std::move(text).error();
+    if (!text->has_value()) return std::optional<json::object>();
+    auto doc = ParseDocument(**text);
+    if (!doc) return std::move(doc).error();
+    return std::optional<json::object>(std::move(*doc));
+  }
+
+  Result<std::optional<std::string>> GetText(std::string_view collection,
+                                             std::string_view id) override {
     auto info = schema_.Find(collection);
     if (!info) return std::move(info).error();
     auto stmt = db_.Prepare("SELECT doc FROM " + (*info)->table + " WHERE id = ?");
     if (!stmt) return std::move(stmt).error();
     stmt->Bind(1, id);
-    return SingleDocument(*stmt, "get from " + (*info)->name);
+    const int rc = stmt->Step();
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return SqlError(db_.db(), rc, "get from " + (*info)->name);
+    return std::optional<std::string>(std::string(stmt->Text(0)));
   }
 
   Result<std::optional<json::object>> FindOne(std::string_view collection, std::string_view field,
