@@ -784,18 +784,25 @@ void SqliteStore::RunBatch(std::vector<WriteItem>& batch) {
   bool appended_outbox = false;
 
   // Group commit: one BEGIN IMMEDIATE … COMMIT (one WAL sync) for the whole batch; each item
-  // runs inside its own savepoint so its failure rolls back only its own writes.
+  // runs inside its own savepoint so its failure rolls back only its own writes. A batch of one
+  // (the common case when the writer keeps up) needs no savepoint: its failure rolls back the
+  // whole transaction, which is only its own. That saves two statements per write.
+  const bool savepoints = batch.size() > 1;
   Result<void> batch_result = db.Exec("BEGIN IMMEDIATE");
   for (size_t i = 0; i < batch.size() && batch_result; ++i) {
-    batch_result = db.Exec("SAVEPOINT item");
-    if (!batch_result) break;
+    if (savepoints) {
+      batch_result = db.Exec("SAVEPOINT item");
+      if (!batch_result) break;
+    }
     SqlTransaction tx(db, *schema_);
     results[i] = batch[i].fn(tx);
     if (!results[i]) {
-      batch_result = db.Exec("ROLLBACK TO item");
-      if (batch_result) batch_result = db.Exec("RELEASE item");
+      if (savepoints) {
+        batch_result = db.Exec("ROLLBACK TO item");
+        if (batch_result) batch_result = db.Exec("RELEASE item");
+      }
     } else {
-      batch_result = db.Exec("RELEASE item");
+      if (savepoints) batch_result = db.Exec("RELEASE item");
       if (batch_result) appended_outbox = appended_outbox || tx.appended_outbox();
     }
     // Some errors (disk full, I/O) make SQLite roll back the whole transaction by itself;
@@ -804,7 +811,14 @@ void SqliteStore::RunBatch(std::vector<WriteItem>& batch) {
       batch_result = InternalError("SQLite aborted the write transaction");
     }
   }
-  if (batch_result) batch_result = db.Exec("COMMIT");
+  const bool lone_failure = batch.size() == 1 && batch_result && !results[0];
+  if (lone_failure) {
+    // The only item failed: nothing to commit. Its own error is its result.
+    if (db.InTransaction()) (void)db.Exec("ROLLBACK");
+    appended_outbox = false;
+  } else if (batch_result) {
+    batch_result = db.Exec("COMMIT");
+  }
   if (!batch_result) {
     if (db.InTransaction()) (void)db.Exec("ROLLBACK");
     spdlog::error("SqliteStore: write batch of {} failed: {}", batch.size(),
@@ -815,7 +829,7 @@ void SqliteStore::RunBatch(std::vector<WriteItem>& batch) {
     for (auto& result : results) {
       if (result) result = batch_result.error();
     }
-  } else {
+  } else if (!lone_failure) {
     batches_.fetch_add(1, std::memory_order_relaxed);
   }
 
