@@ -295,6 +295,17 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     options.concurrency = settings.consumer_threads;
     p->events->Subscribe(std::string(queue), std::move(handler), options);
   };
+  // Orders and inventory only write to the store: the deliveries waiting on their queues are
+  // applied in one transaction (one commit, one wait) instead of one each. Payments and
+  // notifications call out (gateway, SMTP, webhooks) and keep one delivery at a time.
+  auto subscribe_batch = [&](std::string_view module, std::string_view queue,
+                             BatchEventHandler handler) {
+    handler = p->faults->WrapBatch(std::string(module), std::move(handler));
+    SubscribeOptions options;
+    options.concurrency = settings.consumer_threads;
+    options.max_batch = settings.consumer_batch;
+    p->events->SubscribeBatch(std::string(queue), std::move(handler), options);
+  };
 
   if (runs("inventory")) {
     p->products = std::make_unique<inventory::ProductService>(*p->store, clock);
@@ -302,8 +313,8 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     p->inventory_events = std::make_unique<inventory::InventoryEventHandler>(*p->store, clock);
     add_routes(inventory::InventoryRoutes(*p->products, *p->stock));
     auto* handler = p->inventory_events.get();
-    subscribe("inventory", "inventory.events.queue",
-              [handler](const Delivery& d) { return handler->Handle(d); });
+    subscribe_batch("inventory", "inventory.events.queue",
+                    [handler](std::span<const Delivery> d) { return handler->HandleBatch(d); });
   }
 
   if (runs("orders")) {
@@ -325,8 +336,8 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
         std::make_unique<orders::OrderEventHandler>(*p->store, clock, catalog_replica);
     add_routes(orders::OrderRoutes(*p->orders));
     auto* handler = p->order_events.get();
-    subscribe("orders", "orders.events.queue",
-              [handler](const Delivery& d) { return handler->Handle(d); });
+    subscribe_batch("orders", "orders.events.queue",
+                    [handler](std::span<const Delivery> d) { return handler->HandleBatch(d); });
   }
 
   if (runs("payments")) {

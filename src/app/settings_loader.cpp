@@ -137,6 +137,7 @@ const std::vector<Field>& Fields() {
        MillisSetter(&Settings::retry_initial_delay)},
       {"consumerThreads", "SHOPFLOW_CONSUMER_THREADS",
        IntSetter(&Settings::consumer_threads, 1, 64)},
+      {"consumerBatch", "SHOPFLOW_CONSUMER_BATCH", IntSetter(&Settings::consumer_batch, 1, 1000)},
       {"gatewayLatencyMs", "SHOPFLOW_GATEWAY_LATENCY_MS", MillisSetter(&Settings::gateway_latency)},
       {"autoConfirmMs", "SHOPFLOW_AUTO_CONFIRM_MS", MillisSetter(&Settings::auto_confirm_delay)},
       {"gatewayGiveUpMs", "SHOPFLOW_GATEWAY_GIVE_UP_MS", MillisSetter(&Settings::gateway_give_up)},

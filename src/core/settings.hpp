@@ -47,6 +47,7 @@ struct Settings {
   /// connection). The store groups their writes into shared commits, so more threads mean
   /// fewer commits per event; handlers are idempotent and order-independent per order.
   int consumer_threads = 4;  // SHOPFLOW_CONSUMER_THREADS
+  int consumer_batch = 32;   // SHOPFLOW_CONSUMER_BATCH: deliveries applied in one transaction
 
   // Payments: the simulated gateway.
   std::chrono::milliseconds gateway_latency{0};  // SHOPFLOW_GATEWAY_LATENCY_MS

@@ -60,10 +60,25 @@ struct HandlerOutcome {
 /// Retry(what()).
 using EventHandler = std::function<HandlerOutcome(const Delivery&)>;
 
+/// Called with deliveries taken together from one queue (1 to SubscribeOptions::max_batch, in
+/// queue order); returns one outcome per delivery, in the same order. It lets a consumer settle
+/// many deliveries with one store transaction instead of one each. Same thread rules as
+/// EventHandler. An exception counts as Retry(what()) for every delivery of the batch, and a
+/// delivery left without an outcome (too few returned) as Retry.
+using BatchEventHandler = std::function<std::vector<HandlerOutcome>(std::span<const Delivery>)>;
+
 struct SubscribeOptions {
   int concurrency = 1;  // handler threads for this queue (competing consumers in-process)
   int prefetch = 200;   // unacknowledged messages in flight (AMQP basic.qos)
+  /// Most deliveries a BatchEventHandler is given at once: those already waiting when a handler
+  /// thread takes work (it never waits for a batch to fill). Ignored by Subscribe.
+  int max_batch = 1;
 };
+
+/// Runs `handler` on `deliveries`, applying BatchEventHandler's rules for exceptions and
+/// missing outcomes: always exactly one outcome per delivery.
+std::vector<HandlerOutcome> InvokeBatch(const BatchEventHandler& handler,
+                                        std::span<const Delivery> deliveries);
 
 /// How many messages wait in one queue (for stats, health and metrics).
 struct QueueDepth {
@@ -107,6 +122,11 @@ class EventBus {
   /// Consumes `queue` (a module queue or a dead-letter queue) with `handler`. An unknown queue,
   /// an empty handler or concurrency < 1 are programming errors: throws std::invalid_argument.
   virtual void Subscribe(std::string queue, EventHandler handler, SubscribeOptions options) = 0;
+  /// Consumes `queue` with a handler that takes the deliveries waiting together, up to
+  /// options.max_batch at a time (same rules as Subscribe otherwise). The default hands them
+  /// over one at a time through Subscribe; InMemoryEventBus batches for real.
+  virtual void SubscribeBatch(std::string queue, BatchEventHandler handler,
+                              SubscribeOptions options);
 
   virtual BusStatus Status() const = 0;
 

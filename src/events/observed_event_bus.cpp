@@ -1,5 +1,7 @@
 #include "events/observed_event_bus.hpp"
 
+#include <algorithm>
+
 namespace shopflow {
 
 Result<void> ObservedEventBus::Publish(std::span<const Envelope> batch) {
@@ -31,6 +33,27 @@ void ObservedEventBus::Subscribe(std::string queue, EventHandler handler,
         const auto took = std::chrono::steady_clock::now() - start;
         for (auto* o : observers_) o->OnHandled(delivery, outcome, took);
         return outcome;
+      },
+      options);
+}
+
+void ObservedEventBus::SubscribeBatch(std::string queue, BatchEventHandler handler,
+                                      SubscribeOptions options) {
+  if (!handler) {
+    inner_.SubscribeBatch(std::move(queue), std::move(handler), options);  // let it reject
+    return;
+  }
+  inner_.SubscribeBatch(
+      std::move(queue),
+      [this, handler = std::move(handler)](std::span<const Delivery> deliveries) {
+        const auto start = std::chrono::steady_clock::now();
+        std::vector<HandlerOutcome> outcomes = InvokeBatch(handler, deliveries);
+        const auto took = (std::chrono::steady_clock::now() - start) /
+                          static_cast<int64_t>(std::max<size_t>(deliveries.size(), 1));
+        for (size_t i = 0; i < deliveries.size(); ++i) {
+          for (auto* o : observers_) o->OnHandled(deliveries[i], outcomes[i], took);
+        }
+        return outcomes;
       },
       options);
 }

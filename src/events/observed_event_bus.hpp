@@ -41,6 +41,10 @@ class ObservedEventBus final : public EventBus {
     return inner_.SendToQueue(queue, envelope, std::move(headers));
   }
   void Subscribe(std::string queue, EventHandler handler, SubscribeOptions options) override;
+  /// Observers see each delivery of a batch with its own outcome; `took` is the batch's time
+  /// shared evenly (the deliveries were handled together).
+  void SubscribeBatch(std::string queue, BatchEventHandler handler,
+                      SubscribeOptions options) override;
   BusStatus Status() const override { return inner_.Status(); }
   std::vector<QueueDepth> QueueDepths() override { return inner_.QueueDepths(); }
 

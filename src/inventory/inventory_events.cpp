@@ -62,6 +62,14 @@ HandlerOutcome InventoryEventHandler::Handle(const Delivery& delivery) {
                    [this](Transaction& txn, const Delivery& d) { return Apply(txn, d); });
 }
 
+std::vector<HandlerOutcome> InventoryEventHandler::HandleBatch(
+    std::span<const Delivery> deliveries) {
+  return ApplyOnceBatch(
+      store_, kConsumer, deliveries,
+      [this](Transaction& txn, const Delivery& d) { return Apply(txn, d); },
+      [](const Delivery& d) { return Acts(d.envelope); });
+}
+
 Result<void> InventoryEventHandler::Apply(Transaction& txn, const Delivery& delivery) {
   const Envelope& e = delivery.envelope;
   if (e.event_type == events::kOrderCreated) return Reserve(txn, e);

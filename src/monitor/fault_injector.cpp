@@ -20,6 +20,32 @@ EventHandler FaultInjector::Wrap(std::string module, EventHandler inner) {
   };
 }
 
+BatchEventHandler FaultInjector::WrapBatch(std::string module, BatchEventHandler inner) {
+  if (!enabled_) return inner;
+  return [this, module = std::move(module),
+          inner = std::move(inner)](std::span<const Delivery> deliveries) {
+    std::vector<std::optional<HandlerOutcome>> faulted(deliveries.size());
+    std::vector<Delivery> through;
+    bool any = false;
+    for (size_t i = 0; i < deliveries.size(); ++i) {
+      faulted[i] = Intercept(module);
+      any = any || faulted[i].has_value();
+    }
+    // The common case (no fault set) hands the batch over as it came, without copies.
+    if (!any) return InvokeBatch(inner, deliveries);
+    for (size_t i = 0; i < deliveries.size(); ++i) {
+      if (!faulted[i]) through.push_back(deliveries[i]);
+    }
+    std::vector<HandlerOutcome> passed;
+    if (!through.empty()) passed = InvokeBatch(inner, through);
+    std::vector<HandlerOutcome> outcomes;
+    outcomes.reserve(deliveries.size());
+    size_t next = 0;
+    for (auto& f : faulted) outcomes.push_back(f ? std::move(*f) : std::move(passed[next++]));
+    return outcomes;
+  };
+}
+
 std::optional<FaultMode> FaultInjector::Take(std::string_view target) {
   std::lock_guard lock(mutex_);
   auto it = faults_.find(target);

@@ -36,6 +36,9 @@ class FaultInjector {
 
   /// `inner` behind this injector's fault for `module` (one of the known modules).
   EventHandler Wrap(std::string module, EventHandler inner);
+  /// The same for a batch handler: each delivery of a batch meets the fault on its own (a
+  /// `count` limit counts deliveries), and only those let through reach `inner`.
+  BatchEventHandler WrapBatch(std::string module, BatchEventHandler inner);
 
   /// For a dependency that is not a consumer (the payment gateway, target "gateway"): the
   /// reason to fail one call with when a fault is set for `target` (either mode: the dependency

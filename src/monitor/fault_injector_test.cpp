@@ -54,6 +54,34 @@ TEST_F(FaultInjectorTest, CountedFaultClearsItselfAfterThatManyDeliveries) {
   EXPECT_TRUE(faults_.Document().at("faults").as_array().empty());
 }
 
+TEST_F(FaultInjectorTest, ABatchMeetsACountedFaultDeliveryByDelivery) {
+  std::vector<std::string> reached;
+  BatchEventHandler batch =
+      faults_.WrapBatch("payments", [&](std::span<const Delivery> deliveries) {
+        std::vector<HandlerOutcome> out;
+        for (const Delivery& d : deliveries) {
+          reached.push_back(d.envelope.metadata.message_id);
+          out.push_back(HandlerOutcome::Ack());
+        }
+        return out;
+      });
+  std::vector<Delivery> deliveries(4);
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    deliveries[i].envelope.metadata.message_id = "m" + std::to_string(i);
+  }
+  ASSERT_TRUE(faults_.Set("payments", FaultMode::kFail, 3));
+  std::vector<HandlerOutcome> outcomes = batch(deliveries);
+  ASSERT_EQ(outcomes.size(), 4u);
+  EXPECT_EQ(outcomes[0].kind, HandlerOutcome::Kind::kRetry);
+  EXPECT_EQ(outcomes[1].kind, HandlerOutcome::Kind::kRetry);
+  EXPECT_EQ(outcomes[2].kind, HandlerOutcome::Kind::kRetry);
+  EXPECT_EQ(outcomes[3].kind, HandlerOutcome::Kind::kAck);
+  EXPECT_EQ(reached, std::vector<std::string>{"m3"});  // only the one let through
+  outcomes = batch(deliveries);                        // the fault cleared itself
+  for (const HandlerOutcome& o : outcomes) EXPECT_EQ(o.kind, HandlerOutcome::Kind::kAck);
+  EXPECT_EQ(reached.size(), 5u);
+}
+
 TEST_F(FaultInjectorTest, AFaultOnOneModuleLeavesTheOthersAlone) {
   int orders_handled = 0;
   EventHandler orders = faults_.Wrap("orders", [&](const Delivery&) {

@@ -37,6 +37,13 @@ HandlerOutcome OrderEventHandler::Handle(const Delivery& delivery) {
                    [this](Transaction& txn, const Delivery& d) { return Apply(txn, d); });
 }
 
+std::vector<HandlerOutcome> OrderEventHandler::HandleBatch(std::span<const Delivery> deliveries) {
+  return ApplyOnceBatch(
+      store_, kConsumer, deliveries,
+      [this](Transaction& txn, const Delivery& d) { return Apply(txn, d); },
+      [this](const Delivery& d) { return Acts(d.envelope); });
+}
+
 namespace {
 
 // One saga step on a loaded order: the new state is saved with every event it causes.

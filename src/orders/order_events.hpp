@@ -1,6 +1,8 @@
 #pragma once
 
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "events/event_bus.hpp"
@@ -32,6 +34,9 @@ class OrderEventHandler {
   /// For EventBus::Subscribe: blocks the bus thread until the effect is committed. An event
   /// this handler ignores (see Acts) is acknowledged without touching the store.
   HandlerOutcome Handle(const Delivery& delivery);
+  /// For EventBus::SubscribeBatch: the deliveries it acts on in one store transaction
+  /// (ApplyOnceBatch), the others acknowledged without a write.
+  std::vector<HandlerOutcome> HandleBatch(std::span<const Delivery> deliveries);
   /// The effect of one event inside a transaction (inbox handled by the caller).
   Result<void> Apply(Transaction& txn, const Delivery& delivery);
   /// Whether Apply can change anything for this event; decided by the envelope alone. The

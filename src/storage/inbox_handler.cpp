@@ -23,4 +23,34 @@ EventHandler ExactlyOnceHandler(Store& store, std::string consumer, EffectFn eff
              const Delivery& delivery) { return ApplyOnce(store, consumer, delivery, effect); };
 }
 
+std::vector<HandlerOutcome> ApplyOnceBatch(Store& store, const std::string& consumer,
+                                           std::span<const Delivery> deliveries,
+                                           const EffectFn& effect, const ActsFn& acts) {
+  std::vector<HandlerOutcome> outcomes(deliveries.size(), HandlerOutcome::Ack());
+  std::vector<size_t> acting;
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    if (acts(deliveries[i])) acting.push_back(i);
+  }
+  if (acting.empty()) return outcomes;
+  if (acting.size() == 1) {
+    outcomes[acting[0]] = ApplyOnce(store, consumer, deliveries[acting[0]], effect);
+    return outcomes;
+  }
+  auto together = WriteAndWait(store, [&](Transaction& txn) -> Result<void> {
+    for (size_t i : acting) {
+      const Delivery& delivery = deliveries[i];
+      auto fresh = txn.MarkApplied(consumer, delivery.envelope.metadata.message_id);
+      if (!fresh) return std::move(fresh).error();
+      if (!*fresh) continue;  // a redelivery (or a copy earlier in this batch): already applied
+      if (auto applied = effect(txn, delivery); !applied) return applied;
+    }
+    return Ok();
+  });
+  if (together) return outcomes;
+  // Something failed and nothing of the batch was committed: each on its own now, so that the
+  // failing delivery gets its outcome and the others commit.
+  for (size_t i : acting) outcomes[i] = ApplyOnce(store, consumer, deliveries[i], effect);
+  return outcomes;
+}
+
 }  // namespace shopflow

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "events/event_bus.hpp"
 #include "storage/store.hpp"
@@ -24,5 +26,18 @@ HandlerOutcome ApplyOnce(Store& store, const std::string& consumer, const Delive
 
 /// An EventHandler that runs ApplyOnce with `effect`. `store` must outlive the handler.
 EventHandler ExactlyOnceHandler(Store& store, std::string consumer, EffectFn effect);
+
+/// Whether a consumer's effect can change anything for a delivery (decided without the store).
+using ActsFn = std::function<bool(const Delivery& delivery)>;
+
+/// ApplyOnce for the deliveries a BatchEventHandler got, in one write transaction: each one
+/// `acts` accepts is marked in the inbox and applied in order (a later one sees an earlier one's
+/// writes; a messageId seen twice is applied once); the others are acknowledged without a
+/// write. One commit and one wait instead of one per delivery. When the transaction fails, each
+/// delivery is applied again on its own (ApplyOnce), so every one gets its own outcome and a
+/// poison message cannot hold back the rest. Returns one outcome per delivery, in order.
+std::vector<HandlerOutcome> ApplyOnceBatch(Store& store, const std::string& consumer,
+                                           std::span<const Delivery> deliveries,
+                                           const EffectFn& effect, const ActsFn& acts);
 
 }  // namespace shopflow

@@ -192,9 +192,30 @@ void InMemoryEventBus::Subscribe(std::string queue, EventHandler handler,
   if (options.concurrency < 1) {
     throw std::invalid_argument("Subscribe: concurrency must be >= 1 for '" + queue + "'");
   }
-  Subscription subscription{state, std::make_shared<const EventHandler>(std::move(handler)),
-                            options.concurrency};
+  auto batch = std::make_shared<const BatchEventHandler>(
+      [handler = std::move(handler)](std::span<const Delivery> deliveries) {
+        std::vector<HandlerOutcome> outcomes;
+        outcomes.reserve(deliveries.size());
+        for (const Delivery& d : deliveries) outcomes.push_back(Invoke(handler, d));
+        return outcomes;
+      });
+  AddSubscription(Subscription{state, std::move(batch), options.concurrency, 1});
+}
 
+void InMemoryEventBus::SubscribeBatch(std::string queue, BatchEventHandler handler,
+                                      SubscribeOptions options) {
+  QueueState* state = FindQueueState(queue);
+  if (!state) throw std::invalid_argument("SubscribeBatch: unknown queue '" + queue + "'");
+  if (!handler) throw std::invalid_argument("SubscribeBatch: empty handler for '" + queue + "'");
+  if (options.concurrency < 1 || options.max_batch < 1) {
+    throw std::invalid_argument("SubscribeBatch: concurrency and max_batch must be >= 1 for '" +
+                                queue + "'");
+  }
+  AddSubscription(Subscription{state, std::make_shared<const BatchEventHandler>(std::move(handler)),
+                               options.concurrency, static_cast<size_t>(options.max_batch)});
+}
+
+void InMemoryEventBus::AddSubscription(Subscription subscription) {
   std::lock_guard lock(mu_);
   if (stopping_) return;
   subscriptions_.push_back(subscription);
@@ -241,9 +262,10 @@ InMemoryBusCounters InMemoryEventBus::Counters() const {
 
 void InMemoryEventBus::StartWorkersLocked(const Subscription& subscription) {
   for (int i = 0; i < subscription.concurrency; ++i) {
-    threads_.emplace_back([this, queue = subscription.queue, handler = subscription.handler] {
+    threads_.emplace_back([this, queue = subscription.queue, handler = subscription.handler,
+                           max_batch = subscription.max_batch] {
       SetThreadName("q:" + queue->name);
-      WorkerLoop(*queue, handler);
+      WorkerLoop(*queue, handler, max_batch);
     });
   }
 }
@@ -253,23 +275,45 @@ void InMemoryEventBus::EnqueueLocked(QueueState& queue, Message message) {
   queue.ready_cv.notify_one();
 }
 
-void InMemoryEventBus::WorkerLoop(QueueState& queue, std::shared_ptr<const EventHandler> handler) {
+void InMemoryEventBus::WorkerLoop(QueueState& queue,
+                                  std::shared_ptr<const BatchEventHandler> handler,
+                                  size_t max_batch) {
+  std::vector<Delivery> deliveries;
+  std::vector<std::optional<TimePoint>> first_failures;
+  std::vector<std::string> dropped;
   std::unique_lock lock(mu_);
   while (true) {
     queue.ready_cv.wait(lock, [&] { return stopping_ || !queue.ready.empty(); });
     if (stopping_) return;
-    Message message = std::move(queue.ready.front());
-    queue.ready.pop_front();
-    ++counters_.delivered;
+    const size_t n = std::min(max_batch, queue.ready.size());
+    deliveries.clear();
+    first_failures.clear();
+    for (size_t i = 0; i < n; ++i) {
+      Message& message = queue.ready.front();
+      deliveries.push_back(std::move(message.delivery));
+      first_failures.push_back(message.first_failure);
+      queue.ready.pop_front();
+    }
+    counters_.delivered += n;
+    // This worker may have taken messages whose notification woke nobody else: leave the rest
+    // to another worker rather than to this one's next round.
+    if (!queue.ready.empty()) queue.ready_cv.notify_one();
 
     lock.unlock();
-    HandlerOutcome outcome = Invoke(*handler, message.delivery);
+    std::vector<HandlerOutcome> outcomes = InvokeBatch(*handler, deliveries);
     lock.lock();
 
-    if (std::optional<std::string> dropped =
-            SettleLocked(queue, std::move(message), std::move(outcome))) {
+    for (size_t i = 0; i < n; ++i) {
+      if (std::optional<std::string> line =
+              SettleLocked(queue, Message{std::move(deliveries[i]), first_failures[i]},
+                           std::move(outcomes[i]))) {
+        dropped.push_back(std::move(*line));
+      }
+    }
+    if (!dropped.empty()) {
       lock.unlock();
-      spdlog::warn("{}", *dropped);
+      for (const std::string& line : dropped) spdlog::warn("{}", line);
+      dropped.clear();
       lock.lock();
     }
   }

@@ -59,7 +59,8 @@ struct ScheduledDelivery {
 ///   consumed (a queue without consumer buffers them). A published envelope no queue is bound for
 ///   is dropped and counted as unroutable.
 /// - Each subscription runs `options.concurrency` worker threads that compete for the queue's
-///   messages (FIFO among messages ready at the same time). `prefetch` is ignored.
+///   messages (FIFO among messages ready at the same time). `prefetch` is ignored. A batch
+///   subscription's worker takes up to `max_batch` of the messages ready at once.
 /// - Handlers are never called while the bus holds a lock: they may Publish or SendToQueue.
 /// - kRetry (or an exception) redelivers the message after RetryPolicy::DelayAfter(attempt)
 ///   scaled by a random factor in [1 - jitter, 1 + jitter], with `attempt` and
@@ -108,6 +109,10 @@ class InMemoryEventBus final : public EventBus {
   /// after Stop() the subscription is ignored. Throws std::invalid_argument for a queue not in
   /// the topology, an empty handler or concurrency < 1 (programming errors).
   void Subscribe(std::string queue, EventHandler handler, SubscribeOptions options) override;
+  /// The same with a batch handler: each worker takes every message ready on the queue, up to
+  /// options.max_batch (>= 1, else std::invalid_argument), and settles each with its outcome.
+  void SubscribeBatch(std::string queue, BatchEventHandler handler,
+                      SubscribeOptions options) override;
 
   /// {"memory", connected = not stopped, ""}.
   std::vector<QueueDepth> QueueDepths() override;
@@ -142,8 +147,9 @@ class InMemoryEventBus final : public EventBus {
   };
   struct Subscription {
     QueueState* queue;  // not owned: a node of queues_
-    std::shared_ptr<const EventHandler> handler;
+    std::shared_ptr<const BatchEventHandler> handler;
     int concurrency;
+    size_t max_batch;
   };
 
   QueueState* FindQueueState(std::string_view name);
@@ -159,7 +165,9 @@ class InMemoryEventBus final : public EventBus {
                                               const std::string& reason, TimePoint now);
   Duration JitteredDelayLocked(int failures);
 
-  void WorkerLoop(QueueState& queue, std::shared_ptr<const EventHandler> handler);
+  void AddSubscription(Subscription subscription);
+  void WorkerLoop(QueueState& queue, std::shared_ptr<const BatchEventHandler> handler,
+                  size_t max_batch);
   void TimerLoop();
 
   const Topology topology_;

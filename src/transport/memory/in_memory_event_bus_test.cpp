@@ -17,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "events/event_types.hpp"
+#include "events/observed_event_bus.hpp"
 #include "tests/support/fake_clock.hpp"
 
 namespace shopflow {
@@ -622,6 +623,213 @@ TEST_F(InMemoryEventBusTest, StopWaitsForTheHandlerInFlightAndIsIdempotent) {
   ASSERT_FALSE(after.ok());
   EXPECT_EQ(after.error().code, ErrorCode::kUnavailable);
   EXPECT_FALSE(bus.Start().ok());
+}
+
+}  // namespace
+}  // namespace shopflow
+
+namespace shopflow {
+namespace {
+
+// Batches seen by a batch handler, with the outcome it gives each delivery (by order id).
+class BatchRecorder {
+ public:
+  BatchEventHandler Handler(std::map<std::string, HandlerOutcome> outcomes = {}) {
+    return [this, outcomes = std::move(outcomes)](std::span<const Delivery> deliveries) {
+      std::vector<HandlerOutcome> out;
+      std::vector<std::string> ids;
+      for (const Delivery& d : deliveries) {
+        const std::string id = GetString(d.envelope.data, "orderId");
+        ids.push_back(id);
+        auto it = outcomes.find(id);
+        out.push_back(it == outcomes.end() || d.attempt > 1 ? HandlerOutcome::Ack() : it->second);
+      }
+      std::lock_guard lock(mu_);
+      batches_.push_back(std::move(ids));
+      return out;
+    };
+  }
+  std::vector<std::vector<std::string>> Batches() const {
+    std::lock_guard lock(mu_);
+    return batches_;
+  }
+  size_t Deliveries() const {
+    size_t n = 0;
+    for (const auto& b : Batches()) n += b.size();
+    return n;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::vector<std::string>> batches_;
+};
+
+TEST_F(InMemoryEventBusTest, BatchHandlerGetsTheReadyMessagesTogetherInQueueOrder) {
+  InMemoryEventBus bus(DefaultTopology(SmallRetry()), clock_, {.seed = 1});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) {
+    ids.push_back("o-" + std::to_string(i));
+    ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated, ids.back())).ok());
+  }
+  BatchRecorder payments;
+  bus.SubscribeBatch(std::string(kPaymentsQueue), payments.Handler(),
+                     {.concurrency = 1, .max_batch = 4});
+  ASSERT_TRUE(bus.Start().ok());
+
+  ASSERT_TRUE(WaitUntil([&] { return payments.Deliveries() == 10; }));
+  ASSERT_TRUE(WaitUntil([&] { return bus.Counters().acked == 10; }));
+  // Ten messages were waiting: one worker takes them four at a time.
+  const auto batches = payments.Batches();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_THAT(batches[0], ElementsAre("o-0", "o-1", "o-2", "o-3"));
+  EXPECT_THAT(batches[1], ElementsAre("o-4", "o-5", "o-6", "o-7"));
+  EXPECT_THAT(batches[2], ElementsAre("o-8", "o-9"));
+  EXPECT_EQ(bus.DepthOf(kPaymentsQueue), 0u);
+}
+
+TEST_F(InMemoryEventBusTest, EachDeliveryOfABatchIsSettledByItsOwnOutcome) {
+  InMemoryEventBus bus(DefaultTopology(SmallRetry()), clock_, {.seed = 1});
+  for (const char* id : {"ok-1", "retry", "poison", "ok-2"}) {
+    ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated, id)).ok());
+  }
+  BatchRecorder payments;
+  bus.SubscribeBatch(std::string(kPaymentsQueue),
+                     payments.Handler({{"retry", HandlerOutcome::Retry("later")},
+                                       {"poison", HandlerOutcome::DeadLetter("bad")}}),
+                     {.concurrency = 1, .max_batch = 8});
+  ASSERT_TRUE(bus.Start().ok());
+
+  ASSERT_TRUE(WaitUntil([&] { return payments.Deliveries() == 4; }));
+  ASSERT_TRUE(WaitUntil([&] { return bus.DepthOf(kPaymentsDlq) == 1; }));
+  const std::vector<Delivery> dead = bus.PeekQueue(kPaymentsDlq);
+  EXPECT_EQ(GetString(dead[0].envelope.data, "orderId"), "poison");
+  EXPECT_EQ(dead[0].Header(dead_letter_headers::kReason), "bad");
+  // Only "retry" waits for a redelivery; the two others were acknowledged.
+  const std::vector<ScheduledDelivery> scheduled = bus.PeekScheduled(kPaymentsQueue);
+  ASSERT_EQ(scheduled.size(), 1u);
+  EXPECT_EQ(GetString(scheduled[0].delivery.envelope.data, "orderId"), "retry");
+  EXPECT_EQ(scheduled[0].delivery.attempt, 2);
+
+  clock_.Advance(1s);
+  ASSERT_TRUE(WaitUntil([&] { return payments.Deliveries() == 5; }));
+  EXPECT_THAT(payments.Batches().back(), ElementsAre("retry"));
+  EXPECT_TRUE(WaitUntil([&] { return bus.PeekScheduled(kPaymentsQueue).empty(); }));
+}
+
+TEST_F(InMemoryEventBusTest, AThrowingOrShortBatchHandlerRetriesTheDeliveriesItDidNotSettle) {
+  InMemoryEventBus bus(DefaultTopology(SmallRetry()), clock_, {.seed = 1});
+  for (const char* id : {"a", "b", "c"}) {
+    ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated, id)).ok());
+  }
+  std::atomic<int> calls = 0;
+  bus.SubscribeBatch(std::string(kPaymentsQueue),
+                     [&](std::span<const Delivery> deliveries) -> std::vector<HandlerOutcome> {
+                       if (calls++ == 0) throw std::runtime_error("boom");
+                       // Second round: one outcome for the first delivery only.
+                       (void)deliveries;
+                       return {HandlerOutcome::Ack()};
+                     },
+                     {.concurrency = 1, .max_batch = 8});
+  ASSERT_TRUE(bus.Start().ok());
+
+  ASSERT_TRUE(WaitUntil([&] { return bus.PeekScheduled(kPaymentsQueue).size() == 3; }));
+  for (const ScheduledDelivery& s : bus.PeekScheduled(kPaymentsQueue)) {
+    EXPECT_EQ(s.delivery.attempt, 2);
+  }
+  clock_.Advance(1s);
+  // The three come back together; only the first gets an outcome, the two others are retried.
+  ASSERT_TRUE(WaitUntil([&] { return bus.PeekScheduled(kPaymentsQueue).size() == 2; }));
+  for (const ScheduledDelivery& s : bus.PeekScheduled(kPaymentsQueue)) {
+    EXPECT_EQ(s.delivery.attempt, 3);
+  }
+  EXPECT_EQ(calls.load(), 2);
+}
+
+class OutcomeObserver final : public EventObserver {
+ public:
+  void OnHandled(const Delivery& delivery, const HandlerOutcome& outcome,
+                 std::chrono::nanoseconds) override {
+    std::lock_guard lock(mu_);
+    seen_[GetString(delivery.envelope.data, "orderId")] = outcome.kind;
+  }
+  std::map<std::string, HandlerOutcome::Kind> Seen() const {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, HandlerOutcome::Kind> seen_;
+};
+
+TEST_F(InMemoryEventBusTest, ObserversSeeEveryDeliveryOfABatchWithItsOwnOutcome) {
+  InMemoryEventBus inner(DefaultTopology(SmallRetry()), clock_, {.seed = 1});
+  ObservedEventBus bus(inner);
+  OutcomeObserver observer;
+  bus.AddObserver(&observer);
+  for (const char* id : {"a", "b", "c"}) {
+    ASSERT_TRUE(PublishOne(inner, Event(events::kOrderCreated, id)).ok());
+  }
+  BatchRecorder payments;
+  bus.SubscribeBatch(std::string(kPaymentsQueue),
+                     payments.Handler({{"b", HandlerOutcome::DeadLetter("no")}}),
+                     {.concurrency = 1, .max_batch = 8});
+  ASSERT_TRUE(bus.Start().ok());
+  ASSERT_TRUE(WaitUntil([&] { return observer.Seen().size() == 3; }));
+  EXPECT_EQ(payments.Batches().size(), 1u);  // handed over together through the decorator
+  const auto seen = observer.Seen();
+  EXPECT_EQ(seen.at("a"), HandlerOutcome::Kind::kAck);
+  EXPECT_EQ(seen.at("b"), HandlerOutcome::Kind::kDeadLetter);
+  EXPECT_EQ(seen.at("c"), HandlerOutcome::Kind::kAck);
+  bus.Stop();
+}
+
+// A transport without batching of its own (as AmqpEventBus): only Subscribe.
+class OneAtATimeBus final : public EventBus {
+ public:
+  Result<void> Start() override { return Ok(); }
+  void Stop() override {}
+  Result<void> Publish(std::span<const Envelope>) override { return Ok(); }
+  Result<void> SendToQueue(std::string_view, const Envelope&,
+                           std::vector<std::pair<std::string, std::string>>) override {
+    return Ok();
+  }
+  void Subscribe(std::string, EventHandler h, SubscribeOptions) override { handler = h; }
+  BusStatus Status() const override { return {"test", true, ""}; }
+  EventHandler handler;
+};
+
+TEST_F(InMemoryEventBusTest, TheDefaultSubscribeBatchHandsDeliveriesOverOneAtATime) {
+  OneAtATimeBus bus;
+  BatchRecorder recorder;
+  bus.SubscribeBatch("q", recorder.Handler({{"x", HandlerOutcome::Retry("later")}}),
+                     {.max_batch = 8});
+  ASSERT_TRUE(bus.handler);
+  Delivery d;
+  d.envelope.data = json::object{{"orderId", "x"}};
+  EXPECT_EQ(bus.handler(d).kind, HandlerOutcome::Kind::kRetry);
+  d.envelope.data = json::object{{"orderId", "y"}};
+  EXPECT_EQ(bus.handler(d).kind, HandlerOutcome::Kind::kAck);
+  EXPECT_THAT(recorder.Batches(), ElementsAre(ElementsAre("x"), ElementsAre("y")));
+  // A throwing batch handler is a retry, as for Subscribe.
+  bus.SubscribeBatch("q",
+                     [](std::span<const Delivery>) -> std::vector<HandlerOutcome> {
+                       throw std::runtime_error("boom");
+                     },
+                     {});
+  const HandlerOutcome thrown = bus.handler(d);
+  EXPECT_EQ(thrown.kind, HandlerOutcome::Kind::kRetry);
+  EXPECT_EQ(thrown.reason, "boom");
+}
+
+TEST_F(InMemoryEventBusTest, SubscribeBatchRejectsAMaxBatchBelowOne) {
+  InMemoryEventBus bus(DefaultTopology(SmallRetry()), clock_, {.seed = 1});
+  BatchRecorder payments;
+  EXPECT_THROW(bus.SubscribeBatch(std::string(kPaymentsQueue), payments.Handler(),
+                                  {.concurrency = 1, .max_batch = 0}),
+               std::invalid_argument);
+  EXPECT_THROW(bus.SubscribeBatch(std::string(kPaymentsQueue), BatchEventHandler(), {}),
+               std::invalid_argument);
 }
 
 }  // namespace
