@@ -355,14 +355,15 @@ class AmqpEventBus::Publisher {
 
 class AmqpEventBus::Consumer {
  public:
-  Consumer(AmqpEventBus& bus, std::string queue, std::shared_ptr<const EventHandler> handler,
-           int prefetch, std::string name, uint64_t seed)
+  Consumer(AmqpEventBus& bus, std::string queue, std::shared_ptr<const BatchEventHandler> handler,
+           int prefetch, size_t max_batch, std::string name, uint64_t seed)
       : bus_(bus),
         queue_(std::move(queue)),
         module_(bus.topology_.ModuleOfQueue(queue_)),
         dead_letter_queue_(bus.topology_.FindQueue(queue_)->role == QueueRole::kDeadLetter),
         handler_(std::move(handler)),
         prefetch_(static_cast<uint16_t>(prefetch)),
+        max_batch_(max_batch),
         name_(std::move(name)),
         rng_(seed),
         backoff_(bus.options_, seed ^ 0x9E3779B97F4A7C15ULL) {}
@@ -443,19 +444,24 @@ class AmqpEventBus::Consumer {
         }
         continue;
       }
-      InboundMessage message = std::move(ready_.front());
-      ready_.pop_front();
-      if (auto r = Handle(c, message); !r) {
+      // The batch: what is ready plus what the connection already holds, never waiting.
+      while (ready_.size() < max_batch_ && c.HasBufferedInput()) {
+        auto event = c.Next(milliseconds::zero());
+        if (!event) return std::move(event).error();
+        if (!*event) break;
+        if (auto* message = std::get_if<InboundMessage>(&**event)) {
+          ready_.push_back(std::move(*message));
+        }
+      }
+      std::vector<InboundMessage> batch;
+      while (!ready_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(ready_.front()));
+        ready_.pop_front();
+      }
+      if (auto r = HandleBatch(c, batch); !r) {
         (void)FlushAcks(c);  // best effort: fewer redeliveries after reconnection
         return r;
       }
-      // Every delivery ends acknowledged (a failed one once its retry or dead-letter copy is
-      // confirmed), in delivery order, so one basic.ack with multiple=true settles all of them.
-      // It is sent when nothing else is buffered (the consumer would block next) or when the
-      // batch is full or old: a lost batch only means redeliveries, which consumers dedupe.
-      if (ack_pending_ == 0) ack_since_ = SteadyClock::now();
-      ack_tag_ = message.delivery_tag;
-      ++ack_pending_;
       if (ack_pending_ >= options.max_ack_batch ||
           SteadyClock::now() - ack_since_ >= options.max_ack_delay ||
           (ready_.empty() && !c.HasBufferedInput())) {
@@ -466,6 +472,16 @@ class AmqpEventBus::Consumer {
     return Ok();
   }
 
+  // Every delivery ends acknowledged (a failed one once its retry or dead-letter copy is
+  // confirmed), in delivery order, so one basic.ack with multiple=true settles all of them. It
+  // is sent when nothing else is buffered (the consumer would block next) or when the batch is
+  // full or old: a lost batch only means redeliveries, which consumers dedupe.
+  void Settled(const InboundMessage& message) {
+    if (ack_pending_ == 0) ack_since_ = SteadyClock::now();
+    ack_tag_ = message.delivery_tag;
+    ++ack_pending_;
+  }
+
   Result<void> FlushAcks(Connection& c) {
     if (ack_pending_ == 0) return Ok();
     ack_pending_ = 0;
@@ -473,36 +489,63 @@ class AmqpEventBus::Consumer {
     return c.Ack(kMainChannel, ack_tag_, /*multiple=*/true);
   }
 
-  // Runs the handler and settles the delivery (except for the ack itself, which Serve batches).
-  Result<void> Handle(Connection& c, const InboundMessage& message) {
+  // Runs the handler on the batch and settles each delivery in order (except for the ack
+  // itself, which Serve batches). On an error, the deliveries settled before it are recorded
+  // for the ack; the rest are redelivered after reconnection (their effects, if committed, are
+  // deduped by the consumers' inbox).
+  Result<void> HandleBatch(Connection& c, const std::vector<InboundMessage>& batch) {
+    constexpr size_t kMalformed = static_cast<size_t>(-1);
+    std::vector<Delivery> deliveries;
+    std::vector<size_t> slot(batch.size(), kMalformed);  // batch index -> deliveries index
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto delivery = amqp::ToDelivery(batch[i], queue_, dead_letter_queue_);
+      if (!delivery) continue;
+      slot[i] = deliveries.size();
+      deliveries.push_back(std::move(*delivery));
+    }
+    bus_.counters_.delivered += deliveries.size();
+    std::vector<HandlerOutcome> outcomes;
+    if (!deliveries.empty()) outcomes = InvokeBatch(*handler_, deliveries);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Result<void> settled = slot[i] == kMalformed
+                                 ? SettleMalformed(c, batch[i])
+                                 : Settle(c, batch[i], deliveries[slot[i]], outcomes[slot[i]]);
+      if (!settled) return settled;
+      Settled(batch[i]);
+    }
+    return Ok();
+  }
+
+  Result<void> SettleMalformed(Connection& c, const InboundMessage& message) {
+    auto delivery = amqp::ToDelivery(message, queue_, dead_letter_queue_);
+    const std::string reason = "malformed message: " + delivery.error().message;
+    const std::string* original =
+        amqp::FindHeader(message.properties.headers, dead_letter_headers::kRoutingKey);
+    const amqp::Failure failure{
+        queue_, original ? *original : message.routing_key, reason,
+        amqp::CountHeader(message.properties.headers, dead_letter_headers::kAttempts),
+        bus_.clock_.Now()};
+    if (dead_letter_queue_) return Drop(message, failure);
+    return DeadLetter(c, message, failure);
+  }
+
+  Result<void> Settle(Connection& c, const InboundMessage& message, const Delivery& delivery,
+                      const HandlerOutcome& outcome) {
     const Topology& topology = bus_.topology_;
     const TimePoint now = bus_.clock_.Now();
-    auto delivery = amqp::ToDelivery(message, queue_, dead_letter_queue_);
-    if (!delivery) {
-      const std::string reason = "malformed message: " + delivery.error().message;
-      const std::string* original =
-          amqp::FindHeader(message.properties.headers, dead_letter_headers::kRoutingKey);
-      const amqp::Failure failure{
-          queue_, original ? *original : message.routing_key, reason,
-          amqp::CountHeader(message.properties.headers, dead_letter_headers::kAttempts), now};
-      if (dead_letter_queue_) return Drop(message, failure);
-      return DeadLetter(c, message, failure);
-    }
-    ++bus_.counters_.delivered;
-    const HandlerOutcome outcome = Invoke(*handler_, *delivery);
     if (outcome.kind == HandlerOutcome::Kind::kAck) {
       ++bus_.counters_.acked;
       return Ok();
     }
-    const amqp::Failure failure{queue_, delivery->routing_key, outcome.reason, delivery->attempt,
+    const amqp::Failure failure{queue_, delivery.routing_key, outcome.reason, delivery.attempt,
                                 now};
     const bool retry = outcome.kind == HandlerOutcome::Kind::kRetry &&
-                       delivery->attempt < topology.retry.max_attempts;
+                       delivery.attempt < topology.retry.max_attempts;
     if (dead_letter_queue_) {
       if (!retry) return Drop(message, failure);
       Headers headers = message.properties.headers;
       amqp::SetHeader(headers, amqp::kDeadLetterAttemptsHeader,
-                      std::to_string(delivery->attempt + 1));
+                      std::to_string(delivery.attempt + 1));
       // No delay queue serves dead-letter queues: the copy goes to the tail, behind the other
       // dead letters.
       auto r = PublishConfirmed(c, CopyOf(message, "", queue_, std::move(headers)));
@@ -510,7 +553,7 @@ class AmqpEventBus::Consumer {
       return r;
     }
     if (retry && module_) {
-      if (const std::string* tier = amqp::RetryTierFor(*module_, delivery->attempt)) {
+      if (const std::string* tier = amqp::RetryTierFor(*module_, delivery.attempt)) {
         OutgoingMessage copy = CopyOf(message, topology.retry_exchange, *tier,
                                       amqp::RetryHeaders(message.properties.headers, failure));
         const QueueSpec* tier_spec = topology.FindQueue(*tier);
@@ -606,8 +649,9 @@ class AmqpEventBus::Consumer {
   const std::string queue_;
   const ModuleQueues* const module_;  // nullptr for a queue no module owns
   const bool dead_letter_queue_;
-  const std::shared_ptr<const EventHandler> handler_;
+  const std::shared_ptr<const BatchEventHandler> handler_;
   const uint16_t prefetch_;
+  const size_t max_batch_;
   const std::string name_;
   Link link_;
   std::thread thread_;
@@ -756,9 +800,34 @@ void AmqpEventBus::Subscribe(std::string queue, EventHandler handler, SubscribeO
   if (options.concurrency < 1) {
     throw std::invalid_argument("Subscribe: concurrency must be >= 1 for '" + queue + "'");
   }
-  Subscription subscription{std::move(queue),
-                            std::make_shared<const EventHandler>(std::move(handler)),
-                            options.concurrency, std::clamp(options.prefetch, 1, 65535)};
+  auto batch = std::make_shared<const BatchEventHandler>(
+      [handler = std::move(handler)](std::span<const Delivery> deliveries) {
+        std::vector<HandlerOutcome> outcomes;
+        outcomes.reserve(deliveries.size());
+        for (const Delivery& d : deliveries) outcomes.push_back(Invoke(handler, d));
+        return outcomes;
+      });
+  AddSubscription(Subscription{std::move(queue), std::move(batch), options.concurrency,
+                               std::clamp(options.prefetch, 1, 65535), 1});
+}
+
+void AmqpEventBus::SubscribeBatch(std::string queue, BatchEventHandler handler,
+                                  SubscribeOptions options) {
+  if (!topology_.FindQueue(queue)) {
+    throw std::invalid_argument("SubscribeBatch: unknown queue '" + queue + "'");
+  }
+  if (!handler) throw std::invalid_argument("SubscribeBatch: empty handler for '" + queue + "'");
+  if (options.concurrency < 1 || options.max_batch < 1) {
+    throw std::invalid_argument("SubscribeBatch: concurrency and max_batch must be >= 1 for '" +
+                                queue + "'");
+  }
+  AddSubscription(Subscription{std::move(queue),
+                               std::make_shared<const BatchEventHandler>(std::move(handler)),
+                               options.concurrency, std::clamp(options.prefetch, 1, 65535),
+                               static_cast<size_t>(options.max_batch)});
+}
+
+void AmqpEventBus::AddSubscription(Subscription subscription) {
   std::lock_guard lock(mu_);
   if (stopping_) return;
   subscriptions_.push_back(subscription);
@@ -775,6 +844,7 @@ void AmqpEventBus::StartConsumersLocked(const Subscription& subscription) {
   for (int i = 0; i < subscription.concurrency; ++i) {
     auto consumer = std::make_unique<Consumer>(
         *this, subscription.queue, subscription.handler, subscription.prefetch,
+        subscription.max_batch,
         options_.connection_name + " " + subscription.queue + " #" + std::to_string(++index),
         NextSeed());
     consumer->Start();

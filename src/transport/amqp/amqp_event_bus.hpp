@@ -158,6 +158,11 @@ class AmqpEventBus final : public EventBus {
   /// after Stop() the subscription is ignored. Throws std::invalid_argument for a queue not in
   /// the topology, an empty handler or concurrency < 1 (programming errors).
   void Subscribe(std::string queue, EventHandler handler, SubscribeOptions options) override;
+  /// The same with a batch handler: a consumer hands it the delivery it waited for plus those
+  /// the connection already received (up to options.max_batch >= 1, else
+  /// std::invalid_argument), then settles each in delivery order.
+  void SubscribeBatch(std::string queue, BatchEventHandler handler,
+                      SubscribeOptions options) override;
 
   /// {"amqp", connected, detail}: connected while started and the publisher and every consumer
   /// have an open connection; detail is the latest connection error of a disconnected one (or
@@ -186,10 +191,12 @@ class AmqpEventBus final : public EventBus {
   class Tap;
   struct Subscription {
     std::string queue;
-    std::shared_ptr<const EventHandler> handler;
+    std::shared_ptr<const BatchEventHandler> handler;
     int concurrency;
     int prefetch;
+    size_t max_batch;
   };
+  void AddSubscription(Subscription subscription);
   struct AtomicCounters {
     std::atomic<uint64_t> published{0}, unroutable{0}, delivered{0}, acked{0}, ack_frames{0},
         retried{0}, dead_lettered{0}, dropped{0}, connections_lost{0};

@@ -594,6 +594,80 @@ TEST_F(AmqpEventBusTest, HandlerExceptionsAreRetried) {
   EXPECT_EQ(second.Header("x-failure-reason"), "store unavailable");
 }
 
+TEST_F(AmqpEventBusTest, ABatchHandlerGetsTheDeliveriesAlreadyReceivedAndSettlesEachOnItsOwn) {
+  AmqpEventBus& bus = NewBus(SmallRetry(3));
+  Recorder dlq;
+  bus.Subscribe(std::string(kPaymentsDlq), dlq.Handler(), {});
+  ASSERT_TRUE(StartAndWait(bus));
+  std::vector<Envelope> events;
+  for (int i = 0; i < 30; ++i)
+    events.push_back(Event(events::kOrderCreated, "o-" + std::to_string(i)));
+  ASSERT_TRUE(bus.Publish(events).ok());  // they wait in the queue: nobody consumes it yet
+
+  std::mutex mu;
+  std::vector<size_t> sizes;
+  std::map<std::string, std::vector<int>> attempts;  // order id -> attempts seen
+  std::atomic<bool> first = true;
+  // The handler uses this test's locals: stop the bus before they go, even when an ASSERT fails.
+  struct StopFirst {
+    AmqpEventBus& bus;
+    ~StopFirst() { bus.Stop(); }
+  } stop_first{bus};
+  bus.SubscribeBatch(std::string(kPaymentsQueue),
+                     [&](std::span<const Delivery> deliveries) {
+                       // The first call waits until the broker has handed every message to this
+                       // consumer, so that the next calls find them received already.
+                       if (first.exchange(false)) {
+                         WaitUntil([&] {
+                           auto queues = vhost_->List("queues", "name messages_unacknowledged");
+                           if (!queues) return false;
+                           for (const json::value& q : *queues) {
+                             const json::object& row = q.as_object();
+                             if (Str(row.at("name")) == kPaymentsQueue) {
+                               return row.at("messages_unacknowledged").to_number<int64_t>() == 30;
+                             }
+                           }
+                           return false;
+                         });
+                       }
+                       std::vector<HandlerOutcome> out;
+                       std::lock_guard lock(mu);
+                       sizes.push_back(deliveries.size());
+                       for (const Delivery& d : deliveries) {
+                         const std::string id = GetString(d.envelope.data, "orderId");
+                         attempts[id].push_back(d.attempt);
+                         if (id == "o-3") {
+                           out.push_back(HandlerOutcome::DeadLetter("poison"));
+                         } else if (id == "o-5" && d.attempt == 1) {
+                           out.push_back(HandlerOutcome::Retry("later"));
+                         } else {
+                           out.push_back(HandlerOutcome::Ack());
+                         }
+                       }
+                       return out;
+                     },
+                     {.concurrency = 1, .max_batch = 16});
+
+  ASSERT_TRUE(dlq.WaitForCount(1));
+  ASSERT_TRUE(WaitUntil([&] {
+    std::lock_guard lock(mu);
+    return attempts["o-5"].size() == 2;
+  }));
+  // 29 on the payments queue (all but the poison one; o-5 on its second attempt) + the dead
+  // letter on its queue.
+  ASSERT_TRUE(WaitUntil([&] { return bus.Counters().acked == 30; }));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(attempts.size(), 30u);
+  for (const auto& [id, seen] : attempts) {
+    const std::vector<int> expected = id == "o-5" ? std::vector<int>{1, 2} : std::vector<int>{1};
+    EXPECT_EQ(seen, expected) << id;
+  }
+  EXPECT_GT(*std::max_element(sizes.begin(), sizes.end()), 1u) << "never more than one at once";
+  EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()), 16u);
+  EXPECT_EQ(GetString(dlq.Snapshot().front().delivery.envelope.data, "orderId"), "o-3");
+  EXPECT_EQ(bus.Counters().retried, 1u);
+}
+
 TEST_F(AmqpEventBusTest, DeadLetterReDriveWithSendToQueueIsAFirstDelivery) {
   AmqpEventBus& bus = NewBus(SmallRetry(3));
   Recorder payments, dlq;
