@@ -24,6 +24,23 @@ std::vector<HandlerOutcome> InvokeBatch(const BatchEventHandler& handler,
   return outcomes;
 }
 
+BatchEventHandler OneAtATime(EventHandler handler) {
+  return [handler = std::move(handler)](std::span<const Delivery> deliveries) {
+    std::vector<HandlerOutcome> outcomes;
+    outcomes.reserve(deliveries.size());
+    for (const Delivery& d : deliveries) {
+      try {
+        outcomes.push_back(handler(d));
+      } catch (const std::exception& e) {
+        outcomes.push_back(HandlerOutcome::Retry(e.what()));
+      } catch (...) {
+        outcomes.push_back(HandlerOutcome::Retry("unknown exception"));
+      }
+    }
+    return outcomes;
+  };
+}
+
 void EventBus::SubscribeBatch(std::string queue, BatchEventHandler handler,
                               SubscribeOptions options) {
   if (!handler) {

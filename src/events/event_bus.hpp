@@ -79,6 +79,9 @@ struct SubscribeOptions {
 /// missing outcomes: always exactly one outcome per delivery.
 std::vector<HandlerOutcome> InvokeBatch(const BatchEventHandler& handler,
                                         std::span<const Delivery> deliveries);
+/// A batch handler calling `handler` for each delivery in turn (an exception counting as
+/// Retry(what()) for that delivery only): how a transport runs a Subscribe handler.
+BatchEventHandler OneAtATime(EventHandler handler);
 
 /// How many messages wait in one queue (for stats, health and metrics).
 struct QueueDepth {

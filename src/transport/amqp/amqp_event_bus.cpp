@@ -48,17 +48,6 @@ milliseconds Remaining(SteadyClock::time_point deadline) {
                   std::chrono::ceil<milliseconds>(deadline - SteadyClock::now()));
 }
 
-HandlerOutcome Invoke(const EventHandler& handler, const Delivery& delivery) {
-  // A throwing handler is a transient failure (EventHandler contract), never a dead consumer.
-  try {
-    return handler(delivery);
-  } catch (const std::exception& e) {
-    return HandlerOutcome::Retry(e.what());
-  } catch (...) {
-    return HandlerOutcome::Retry("unknown exception");
-  }
-}
-
 Result<std::unique_ptr<Connection>> OpenPublisherConnection(const AmqpUrl& url,
                                                             const Topology& topology,
                                                             const AmqpBusOptions& options) {
@@ -800,13 +789,7 @@ void AmqpEventBus::Subscribe(std::string queue, EventHandler handler, SubscribeO
   if (options.concurrency < 1) {
     throw std::invalid_argument("Subscribe: concurrency must be >= 1 for '" + queue + "'");
   }
-  auto batch = std::make_shared<const BatchEventHandler>(
-      [handler = std::move(handler)](std::span<const Delivery> deliveries) {
-        std::vector<HandlerOutcome> outcomes;
-        outcomes.reserve(deliveries.size());
-        for (const Delivery& d : deliveries) outcomes.push_back(Invoke(handler, d));
-        return outcomes;
-      });
+  auto batch = std::make_shared<const BatchEventHandler>(OneAtATime(std::move(handler)));
   AddSubscription(Subscription{std::move(queue), std::move(batch), options.concurrency,
                                std::clamp(options.prefetch, 1, 65535), 1});
 }

@@ -31,17 +31,6 @@ uint64_t SeedFrom(const InMemoryBusOptions& options) {
   return (static_cast<uint64_t>(device()) << 32) ^ device();
 }
 
-HandlerOutcome Invoke(const EventHandler& handler, const Delivery& delivery) {
-  // A throwing handler is a transient failure (EventHandler contract), never a dead worker.
-  try {
-    return handler(delivery);
-  } catch (const std::exception& e) {
-    return HandlerOutcome::Retry(e.what());
-  } catch (...) {
-    return HandlerOutcome::Retry("unknown exception");
-  }
-}
-
 }  // namespace
 
 InMemoryEventBus::InMemoryEventBus(Topology topology, const Clock& clock,
@@ -192,13 +181,7 @@ void InMemoryEventBus::Subscribe(std::string queue, EventHandler handler,
   if (options.concurrency < 1) {
     throw std::invalid_argument("Subscribe: concurrency must be >= 1 for '" + queue + "'");
   }
-  auto batch = std::make_shared<const BatchEventHandler>(
-      [handler = std::move(handler)](std::span<const Delivery> deliveries) {
-        std::vector<HandlerOutcome> outcomes;
-        outcomes.reserve(deliveries.size());
-        for (const Delivery& d : deliveries) outcomes.push_back(Invoke(handler, d));
-        return outcomes;
-      });
+  auto batch = std::make_shared<const BatchEventHandler>(OneAtATime(std::move(handler)));
   AddSubscription(Subscription{state, std::move(batch), options.concurrency, 1});
 }
 
