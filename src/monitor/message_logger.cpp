@@ -45,6 +45,7 @@ void MessageLogger::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  space_.notify_all();
   if (thread_.joinable()) {
     thread_.join();
   } else {
@@ -55,7 +56,8 @@ void MessageLogger::Stop() {
 
 bool MessageLogger::RefuseIfFull(size_t n) {
   std::lock_guard lock(mutex_);
-  if (!stopping_ && buffer_.size() < options_.max_buffered) return false;
+  // A started logger makes room (Accept waits for it); a stopped or never started one cannot.
+  if (!stopping_ && (started_ || buffer_.size() < options_.max_buffered)) return false;
   stats_.dropped += n;
   return true;
 }
@@ -120,8 +122,16 @@ void MessageLogger::OnHandled(const Delivery& delivery, const HandlerOutcome& ou
 void MessageLogger::Accept(std::vector<MessageObservation> observations) {
   bool wake = false;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    const auto deadline = std::chrono::steady_clock::now() + options_.max_wait_for_space;
     for (auto& o : observations) {
+      if (!stopping_ && started_ && buffer_.size() >= options_.max_buffered &&
+          options_.max_wait_for_space.count() > 0) {
+        flush_requested_ = true;  // the writer may be waiting for a fuller buffer or its timer
+        wake_.notify_one();
+        space_.wait_until(lock, deadline,
+                          [&] { return stopping_ || buffer_.size() < options_.max_buffered; });
+      }
       if (stopping_ || buffer_.size() >= options_.max_buffered) {
         ++stats_.dropped;
         continue;
@@ -186,6 +196,7 @@ void MessageLogger::DrainOnce() {
     std::lock_guard lock(mutex_);
     taken.swap(buffer_);
   }
+  space_.notify_all();
   if (!taken.empty()) WriteRows(taken);
   {
     std::lock_guard lock(mutex_);

@@ -19,8 +19,15 @@
 namespace shopflow::monitor {
 
 struct MessageLoggerOptions {
-  /// Observations held in memory at most; beyond, new ones are dropped and counted.
-  size_t max_buffered = 20'000;
+  /// Observations held in memory at most; beyond, new ones are dropped and counted. Each holds
+  /// its event (~2 KB); at a saturating rate the buffer stays full, so this bounds the RSS the
+  /// log can take (5,000: ~10 MB, ~0.2 s of a 900 orders/s saga's observations).
+  size_t max_buffered = 5'000;
+  /// How long a bus thread reporting an event waits for room in a full buffer before the
+  /// observation is dropped: at a rate the log cannot keep, the saga slows to the log's pace
+  /// instead of the log losing rows, while a stalled log store still costs the bus at most
+  /// this per report. 0 drops at once.
+  std::chrono::milliseconds max_wait_for_space{50};
   /// Rows per Store::Write, and the buffer size that wakes the writer early.
   size_t batch_size = 500;
   /// How long an observation may wait in the buffer.
@@ -57,8 +64,9 @@ struct MessageLoggerStats {
 /// or "dead_lettered" (kDeadLetter) on OnHandled, with queue, module, attempt, reason and the
 /// handler's duration.
 ///
-/// The observer callbacks only copy the event into a bounded in-memory buffer (dropping and
-/// counting when it is full), so the bus is never slowed by the store. A thread of the logger
+/// The observer callbacks only copy the event into a bounded in-memory buffer. When it is full
+/// they wait up to max_wait_for_space for room, then drop and count: the bus is slowed to the
+/// log's pace, never stalled by the store. A thread of the logger
 /// writes the buffer in batches (one Store::Write per batch_size rows, at least every
 /// flush_interval) and runs the retention pass every prune_interval: rows older than max_age,
 /// then the oldest rows beyond max_count, removed in bounded batches. A failed batch is counted
@@ -119,6 +127,7 @@ class MessageLogger final : public EventObserver {
   mutable std::mutex mutex_;
   std::condition_variable wake_;     // the writer: buffer full, flush asked, stopping
   std::condition_variable written_;  // Flush callers: progress
+  std::condition_variable space_;    // reporters waiting for room in a full buffer
   std::vector<MessageObservation> buffer_;
   uint64_t accepted_seq_ = 0;   // observations accepted so far
   uint64_t processed_seq_ = 0;  // of those, written or lost

@@ -208,6 +208,39 @@ TEST_F(MessageLoggerTest, DropsAndCountsWhenTheBufferIsFullAndStopWritesTheRest)
   EXPECT_EQ(store_.All(kMessagesCollection).size(), 3u);
 }
 
+TEST_F(MessageLoggerTest, AFullBufferHoldsTheReporterBackUntilTheWriterMakesRoom) {
+  MessageLoggerOptions options = Options();
+  options.max_buffered = 2;
+  options.batch_size = 100;  // the writer would otherwise wait for 100 rows or its timer
+  options.flush_interval = std::chrono::hours(1);
+  options.max_wait_for_space = std::chrono::seconds(30);  // only a failing test waits this long
+  MessageLogger logger(*store_, topology_, clock_, options);
+  logger.Start();
+  std::vector<Envelope> batch;
+  for (int i = 0; i < 9; ++i) batch.push_back(Event(events::kOrderCreated));
+  logger.OnPublished(batch);  // returns once the last two fit
+  logger.Flush();
+  EXPECT_EQ(logger.Stats().dropped, 0u);
+  EXPECT_EQ(logger.Stats().written, 9u);
+  EXPECT_EQ(store_.All(kMessagesCollection).size(), 9u);
+}
+
+TEST_F(MessageLoggerTest, WithoutWaitingAFullBufferDropsAtOnce) {
+  MessageLoggerOptions options = Options();
+  options.max_buffered = 2;
+  options.batch_size = 100;
+  options.flush_interval = std::chrono::hours(1);
+  options.max_wait_for_space = std::chrono::milliseconds(0);
+  MessageLogger logger(*store_, topology_, clock_, options);
+  logger.Start();
+  std::vector<Envelope> batch;
+  for (int i = 0; i < 9; ++i) batch.push_back(Event(events::kOrderCreated));
+  logger.OnPublished(batch);
+  EXPECT_EQ(logger.Stats().dropped, 7u);
+  logger.Flush();
+  EXPECT_EQ(logger.Stats().written, 2u);
+}
+
 TEST_F(MessageLoggerTest, StopFlushesWhatIsBuffered) {
   MessageLoggerOptions options = Options();
   options.flush_interval = std::chrono::hours(1);
