@@ -90,6 +90,7 @@ void InMemoryEventBus::Stop() {
     threads = std::move(threads_);
     threads_.clear();
     timer_cv_.notify_all();
+    space_cv_.notify_all();  // a publisher waiting for room gets kUnavailable
     for (auto& [name, state] : queues_) state.ready_cv.notify_all();
   }
   // Workers finish the handler they are running (settling it normally), then exit.
@@ -130,7 +131,22 @@ Result<void> InMemoryEventBus::Publish(std::span<const Envelope> batch) {
     routed.push_back(std::move(r));
   }
 
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  if (options_.max_queue_depth > 0) {
+    auto full = [&] {
+      for (const Routed& r : routed) {
+        for (const QueueState* q : r.queues) {
+          if (q->consumers > 0 && q->ready.size() >= options_.max_queue_depth) return true;
+        }
+      }
+      return false;
+    };
+    if (full()) {
+      ++waiting_publishers_;
+      space_cv_.wait(lock, [&] { return stopping_ || !full(); });
+      --waiting_publishers_;
+    }
+  }
   if (stopping_) return UnavailableError("in-memory event bus is stopped");
   for (size_t i = 0; i < batch.size(); ++i) {
     ++counters_.published;
@@ -245,6 +261,7 @@ InMemoryBusCounters InMemoryEventBus::Counters() const {
 
 void InMemoryEventBus::StartWorkersLocked(const Subscription& subscription) {
   for (int i = 0; i < subscription.concurrency; ++i) {
+    ++subscription.queue->consumers;
     threads_.emplace_back([this, queue = subscription.queue, handler = subscription.handler,
                            max_batch = subscription.max_batch] {
       SetThreadName("q:" + queue->name);
@@ -278,6 +295,9 @@ void InMemoryEventBus::WorkerLoop(QueueState& queue,
       queue.ready.pop_front();
     }
     counters_.delivered += n;
+    if (waiting_publishers_ > 0 && queue.ready.size() < options_.max_queue_depth) {
+      space_cv_.notify_all();
+    }
     // This worker may have taken messages whose notification woke nobody else: leave the rest
     // to another worker rather than to this one's next round.
     if (!queue.ready.empty()) queue.ready_cv.notify_one();

@@ -31,6 +31,11 @@ struct InMemoryBusOptions {
   /// due redeliveries. It bounds how late a redelivery is noticed after a FakeClock is advanced
   /// (a FakeClock notifies nobody). The timer sleeps without timeout when nothing is scheduled.
   std::chrono::milliseconds timer_poll_interval{5};
+  /// Publish waits while a queue it routes to holds this many ready messages and has running
+  /// consumers: a module slower than the rest then slows the outbox relay (the events wait,
+  /// durable, in the outbox) instead of filling memory. Queues without consumers never make it
+  /// wait (they keep what they get). 0: no bound.
+  size_t max_queue_depth = 10'000;
 };
 
 /// What happened on the bus since construction (monotonic counts).
@@ -95,7 +100,8 @@ class InMemoryEventBus final : public EventBus {
 
   /// Validates the whole batch first (unknown eventType → kValidationFailed, nothing
   /// published), then enqueues a copy of each envelope into every queue it routes to, all under
-  /// one lock (the batch is atomic). Works before Start(); kUnavailable after Stop().
+  /// one lock (the batch is atomic). First waits while a consumed queue it routes to is at
+  /// options.max_queue_depth. Works before Start(); kUnavailable after Stop().
   Result<void> Publish(std::span<const Envelope> batch) override;
 
   /// Enqueues `envelope` on `queue` with `headers`, as a first delivery (attempt 1). The routing
@@ -139,6 +145,7 @@ class InMemoryEventBus final : public EventBus {
     std::deque<Message> ready;
     size_t scheduled = 0;  // entries of scheduled_ for this queue
     std::condition_variable ready_cv;
+    int consumers = 0;                             // running worker threads
     std::vector<QueueState*> dead_letter_targets;  // not owned: nodes of queues_
   };
   struct ScheduledMessage {
@@ -183,6 +190,8 @@ class InMemoryEventBus final : public EventBus {
   // equal range), so redeliveries due together stay FIFO.
   std::multimap<TimePoint, ScheduledMessage> scheduled_;
   std::condition_variable timer_cv_;
+  std::condition_variable space_cv_;  // publishers waiting for a full queue to drain
+  size_t waiting_publishers_ = 0;
   std::vector<Subscription> subscriptions_;
   std::vector<std::thread> threads_;
   std::mt19937_64 rng_;

@@ -822,6 +822,84 @@ TEST_F(InMemoryEventBusTest, TheDefaultSubscribeBatchHandsDeliveriesOverOneAtATi
   EXPECT_EQ(thrown.reason, "boom");
 }
 
+TEST_F(InMemoryEventBusTest, PublishWaitsWhileAConsumedQueueIsFullAndGoesOnWhenItDrains) {
+  InMemoryEventBus bus(DefaultTopology(SmallRetry()), clock_, {.seed = 1, .max_queue_depth = 3});
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> handled = 0;
+  bus.Subscribe(std::string(kPaymentsQueue),
+                [&](const Delivery&) {
+                  std::unique_lock lock(mu);
+                  cv.wait(lock, [&] { return release; });
+                  ++handled;
+                  return HandlerOutcome::Ack();
+                },
+                {.concurrency = 1});
+  ASSERT_TRUE(bus.Start().ok());
+  ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated, "o-0")).ok());
+  ASSERT_TRUE(WaitUntil([&] { return bus.Counters().delivered == 1; }));  // the worker holds it
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated, "o-" + std::to_string(i))).ok());
+  }
+  std::atomic<bool> published = false;
+  std::thread publisher([&] {
+    EXPECT_TRUE(PublishOne(bus, Event(events::kOrderCreated, "o-4")).ok());
+    published = true;
+  });
+  EXPECT_TRUE(StaysFalse([&] { return published.load(); }));  // three wait on payments
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  publisher.join();
+  EXPECT_TRUE(published.load());
+  ASSERT_TRUE(WaitUntil([&] { return handled.load() == 5; }));
+}
+
+TEST_F(InMemoryEventBusTest, AQueueWithoutConsumersNeverMakesPublishWait) {
+  InMemoryEventBus bus(DefaultTopology(SmallRetry()), clock_, {.seed = 1, .max_queue_depth = 3});
+  ASSERT_TRUE(bus.Start().ok());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated, "o-" + std::to_string(i))).ok());
+  }
+  EXPECT_EQ(bus.DepthOf(kPaymentsQueue), 10u);
+}
+
+TEST_F(InMemoryEventBusTest, StopReleasesAPublisherWaitingForRoom) {
+  InMemoryEventBus bus(DefaultTopology(SmallRetry()), clock_, {.seed = 1, .max_queue_depth = 1});
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  bus.Subscribe(std::string(kPaymentsQueue),
+                [&](const Delivery&) {
+                  std::unique_lock lock(mu);
+                  cv.wait(lock, [&] { return release; });
+                  return HandlerOutcome::Ack();
+                },
+                {.concurrency = 1});
+  ASSERT_TRUE(bus.Start().ok());
+  ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated, "o-0")).ok());
+  ASSERT_TRUE(WaitUntil([&] { return bus.Counters().delivered == 1; }));
+  ASSERT_TRUE(PublishOne(bus, Event(events::kOrderCreated, "o-1")).ok());
+  std::atomic<bool> refused = false;
+  std::thread publisher([&] {
+    auto r = PublishOne(bus, Event(events::kOrderCreated, "o-2"));
+    refused = !r.ok() && r.error().code == ErrorCode::kUnavailable;
+  });
+  EXPECT_TRUE(StaysFalse([&] { return refused.load(); }));
+  std::thread stopper([&] { bus.Stop(); });  // waits for the held handler
+  ASSERT_TRUE(WaitUntil([&] { return refused.load(); }));
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  stopper.join();
+  publisher.join();
+}
+
 TEST_F(InMemoryEventBusTest, SubscribeBatchRejectsAMaxBatchBelowOne) {
   InMemoryEventBus bus(DefaultTopology(SmallRetry()), clock_, {.seed = 1});
   BatchRecorder payments;
