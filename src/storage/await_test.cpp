@@ -67,8 +67,11 @@ struct Observed {
 };
 
 Observed RunBoth(Completion completion, Result<void> answer) {
-  StubStore store(completion, std::move(answer));
+  // The io_context outlives the store: a store thread may still be leaving its callback (after
+  // posting to the io_context) when the coroutine has finished, so the store must join its
+  // threads before the io_context goes (ASan caught the reverse order).
   asio::io_context io;
+  StubStore store(completion, std::move(answer));
   Observed seen;
   const auto io_thread = std::this_thread::get_id();
   auto body = [&]() -> asio::awaitable<void> {
