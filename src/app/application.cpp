@@ -295,9 +295,10 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     options.concurrency = settings.consumer_threads;
     p->events->Subscribe(std::string(queue), std::move(handler), options);
   };
-  // Orders and inventory only write to the store: the deliveries waiting on their queues are
-  // applied in one transaction (one commit, one wait) instead of one each. Payments and
-  // notifications call out (gateway, SMTP, webhooks) and keep one delivery at a time.
+  // Orders, inventory and notifications take the deliveries waiting on their queues together:
+  // one transaction (one commit, one wait) for all of them instead of one each (notifications:
+  // one to store them, the channel calls one by one, one to settle them). Payments call the
+  // gateway inside the saga step and keep one delivery at a time.
   auto subscribe_batch = [&](std::string_view module, std::string_view queue,
                              BatchEventHandler handler) {
     handler = p->faults->WrapBatch(std::string(module), std::move(handler));
@@ -401,8 +402,9 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     p->notification_events =
         std::make_unique<notifications::NotificationEventHandler>(*p->notifications);
     add_routes(notifications::NotificationRoutes(*p->notifications));
-    subscribe("notifications", notifications::NotificationEventHandler::kQueue,
-              p->notification_events->AsEventHandler());
+    auto* handler = p->notification_events.get();
+    subscribe_batch("notifications", notifications::NotificationEventHandler::kQueue,
+                    [handler](std::span<const Delivery> d) { return handler->HandleBatch(d); });
   }
 
   // Dead letters: stored, listed, re-driven by hand; an alert email when they pile up.

@@ -47,6 +47,23 @@ EventHandler NotificationEventHandler::AsEventHandler() {
 }
 
 HandlerOutcome NotificationEventHandler::Handle(const Delivery& delivery) {
+  return HandleBatch({&delivery, 1}).front();
+}
+
+std::vector<HandlerOutcome> NotificationEventHandler::HandleBatch(
+    std::span<const Delivery> deliveries) {
+  std::vector<std::optional<HandlerOutcome>> decided(deliveries.size());
+  std::vector<std::optional<Notification>> drafts(deliveries.size());
+  for (size_t i = 0; i < deliveries.size(); ++i) decided[i] = Prepare(deliveries[i], drafts[i]);
+  std::vector<HandlerOutcome> outcomes = service_.DeliverBatch(deliveries, std::move(drafts));
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    if (decided[i]) outcomes[i] = std::move(*decided[i]);
+  }
+  return outcomes;
+}
+
+std::optional<HandlerOutcome> NotificationEventHandler::Prepare(
+    const Delivery& delivery, std::optional<Notification>& draft_out) const {
   const Envelope& event = delivery.envelope;
   auto reaction = ReactionTo(event.event_type);
   if (!reaction) return HandlerOutcome::Ack();
@@ -79,7 +96,8 @@ HandlerOutcome NotificationEventHandler::Handle(const Delivery& delivery) {
                                                         ? "no alert email address is configured"
                                                         : "the event names no customer to write to";
   }
-  return service_.DeliverOnce(delivery, std::move(draft));
+  draft_out = std::move(draft);
+  return std::nullopt;
 }
 
 }  // namespace shopflow::notifications

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "events/event_bus.hpp"
 #include "notifications/notification_service.hpp"
@@ -38,10 +41,19 @@ class NotificationEventHandler {
   explicit NotificationEventHandler(NotificationService& service);
 
   HandlerOutcome Handle(const Delivery& delivery);
+  /// Handle for the deliveries of a batch consumer (EventBus::SubscribeBatch): the
+  /// notifications they call for are stored in one transaction and settled in another
+  /// (NotificationService::DeliverBatch). One outcome per delivery, in order.
+  std::vector<HandlerOutcome> HandleBatch(std::span<const Delivery> deliveries);
   /// Handle as an EventHandler for EventBus::Subscribe; the handler must outlive it.
   EventHandler AsEventHandler();
 
  private:
+  /// What `delivery` calls for: a draft to deliver, or an outcome decided without the store
+  /// (ignored, dead-lettered, retried).
+  std::optional<HandlerOutcome> Prepare(const Delivery& delivery,
+                                        std::optional<Notification>& draft) const;
+
   NotificationService& service_;
 };
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "events/event_types.hpp"
 #include "events/topology.hpp"
@@ -306,6 +308,122 @@ TEST_F(NotificationEventHandlerTest, RetryPendingSendsWhatACrashLeftPending) {
   ASSERT_TRUE(IsOk(resent));
   EXPECT_EQ(*resent, 0u);
   for (const auto& n : AllNotifications()) EXPECT_NE(n.status, NotificationStatus::kPending);
+}
+
+TEST_F(NotificationEventHandlerTest, ABatchIsStoredInOneWriteAndSettledInAnother) {
+  Envelope old_version = Event(events::kOrderCreated, OrderData());
+  old_version.metadata.version = "2";
+  json::object nobody = OrderData();
+  nobody.erase("customerId");
+  json::object payment{
+      {"paymentId", "01JPAY"},      {"orderId", "01JORDER"},     {"amount", 2.5},
+      {"status", "succeeded"},      {"method", "credit_card"},   {"transactionId", "txn_1"},
+      {"customerId", "customer-9"}, {"metadata", json::object{}}};
+  const Delivery created =
+      DeliveryOf(Event(events::kOrderCreated, OrderData({{"email", "ana@example.com"}})));
+  const std::vector<Delivery> batch = {
+      created,
+      DeliveryOf(Event(events::kOrderUpdated, OrderData())),  // ignored
+      DeliveryOf(Event(events::kPaymentSucceeded, payment)),
+      DeliveryOf(old_version),                           // dead-lettered
+      DeliveryOf(Event(events::kOrderCreated, nobody)),  // failed: no recipient
+      created,                                           // a copy within the batch
+  };
+  const uint64_t writes_before = store_->Stats().writes_committed;
+  const std::vector<HandlerOutcome> outcomes = handler_->HandleBatch(batch);
+  ASSERT_EQ(outcomes.size(), batch.size());
+  for (size_t i : {0u, 1u, 2u, 4u, 5u}) {
+    EXPECT_EQ(outcomes[i].kind, HandlerOutcome::Kind::kAck) << i;
+  }
+  EXPECT_EQ(outcomes[3].kind, HandlerOutcome::Kind::kDeadLetter);
+  // Phase 1 of all three notifications together, then phase 2 of the two that were sent.
+  EXPECT_EQ(store_->Stats().writes_committed - writes_before, 2u);
+
+  auto stored = AllNotifications();
+  ASSERT_EQ(stored.size(), 3u);
+  std::map<std::string, Notification> by_cause;
+  for (auto& n : stored) by_cause[GetString(n.metadata, "causationId")] = n;
+  ASSERT_EQ(by_cause.size(), 3u);
+  const Notification& confirmation = by_cause.at(created.envelope.metadata.message_id);
+  EXPECT_EQ(confirmation.status, NotificationStatus::kSent);
+  EXPECT_EQ(confirmation.recipient, "ana@example.com");
+  const Notification& receipt = by_cause.at(batch[2].envelope.metadata.message_id);
+  EXPECT_EQ(receipt.status, NotificationStatus::kSent);
+  EXPECT_EQ(receipt.recipient, "customer-9");
+  EXPECT_EQ(by_cause.at(batch[4].envelope.metadata.message_id).status, NotificationStatus::kFailed);
+  ASSERT_EQ(email_->sent().size(), 2u);
+  EXPECT_EQ(email_->sent()[0].recipient, "ana@example.com");
+  EXPECT_EQ(email_->sent()[1].recipient, "customer-9");
+
+  // One event per notification, each caused by its own delivery.
+  auto events = OutboxEvents();
+  ASSERT_EQ(events.size(), 3u);
+  std::map<std::string, std::string> event_by_cause;
+  for (const auto& e : events) event_by_cause[e.metadata.causation_id] = e.event_type;
+  EXPECT_EQ(event_by_cause.at(created.envelope.metadata.message_id),
+            events::kNotificationEmailSent);
+  EXPECT_EQ(event_by_cause.at(batch[2].envelope.metadata.message_id),
+            events::kNotificationEmailSent);
+  EXPECT_EQ(event_by_cause.at(batch[4].envelope.metadata.message_id), events::kNotificationFailed);
+
+  // The whole batch redelivered: the same outcomes, nothing stored or sent twice.
+  const std::vector<HandlerOutcome> again = handler_->HandleBatch(batch);
+  ASSERT_EQ(again.size(), batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) EXPECT_EQ(again[i].kind, outcomes[i].kind) << i;
+  EXPECT_EQ(AllNotifications().size(), 3u);
+  EXPECT_EQ(email_->sent().size(), 2u);
+  EXPECT_EQ(OutboxEvents().size(), 3u);
+}
+
+TEST_F(NotificationEventHandlerTest, ABatchWithAFailingChannelSettlesEachAsFailed) {
+  email_->Fail(true);
+  const std::vector<Delivery> batch = {DeliveryOf(Event(events::kOrderCreated, OrderData())),
+                                       DeliveryOf(Event(events::kOrderCreated, OrderData()))};
+  for (const HandlerOutcome& o : handler_->HandleBatch(batch)) {
+    EXPECT_EQ(o.kind, HandlerOutcome::Kind::kAck);
+  }
+  auto stored = AllNotifications();
+  ASSERT_EQ(stored.size(), 2u);
+  for (const auto& n : stored) {
+    EXPECT_EQ(n.status, NotificationStatus::kFailed);
+    EXPECT_EQ(GetString(n.metadata, "failureReason"), "gateway refused (fake)");
+  }
+  auto events = OutboxEvents();
+  ASSERT_EQ(events.size(), 2u);
+  for (const auto& e : events) EXPECT_EQ(e.event_type, events::kNotificationFailed);
+}
+
+TEST_F(NotificationEventHandlerTest, ABatchConsumerOnTheBusSendsEachOnce) {
+  InMemoryEventBus bus(DefaultTopology(), clock_, {.seed = 11});
+  auto* handler = handler_.get();
+  bus.SubscribeBatch(std::string(NotificationEventHandler::kQueue),
+                     [handler](std::span<const Delivery> d) { return handler->HandleBatch(d); },
+                     {.concurrency = 1, .max_batch = 32});
+  // Published before the consumer starts, so they wait on the queue together.
+  constexpr size_t kOrders = 20;
+  std::vector<Envelope> created;
+  for (size_t i = 0; i < kOrders; ++i) {
+    created.push_back(Event(events::kOrderCreated,
+                            OrderData({{"email", "c" + std::to_string(i) + "@example.com"}})));
+  }
+  ASSERT_TRUE(IsOk(bus.Publish(created)));
+  const uint64_t writes_before = store_->Stats().writes_committed;
+  ASSERT_TRUE(IsOk(bus.Start()));
+  ASSERT_TRUE(WaitUntil([&] { return bus.Counters().acked >= kOrders; }));
+  bus.Stop();
+
+  auto stored = AllNotifications();
+  ASSERT_EQ(stored.size(), kOrders);
+  std::set<std::string> recipients;
+  for (const auto& n : stored) {
+    EXPECT_EQ(n.status, NotificationStatus::kSent);
+    recipients.insert(n.recipient);
+  }
+  EXPECT_EQ(recipients.size(), kOrders);
+  EXPECT_EQ(email_->sent().size(), kOrders);
+  EXPECT_EQ(OutboxEvents().size(), kOrders);
+  // Fewer writes than two per delivery: the deliveries were taken together.
+  EXPECT_LT(store_->Stats().writes_committed - writes_before, 2 * kOrders);
 }
 
 TEST(CustomerRecipient, PrefersMetadataEmailThenCustomerEmailThenCustomerId) {

@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <deque>
 #include <stdexcept>
 
 #include "core/ids.hpp"
@@ -172,38 +173,82 @@ asio::awaitable<Result<NotificationPage>> NotificationService::List(Notification
 }
 
 HandlerOutcome NotificationService::DeliverOnce(const Delivery& cause, Notification draft) {
-  Notification n = std::move(draft);
-  n.notification_id = NewId();
-  n.metadata[metadata_keys::kCorrelationId] = cause.envelope.metadata.correlation_id;
-  n.metadata[metadata_keys::kCausationId] = cause.envelope.metadata.message_id;
-  const TimePoint now = clock_.Now();
-  n.metadata[metadata_keys::kCreatedAt] = FormatRfc3339(now);
-  const bool already_settled = n.status != NotificationStatus::kPending;
-  InFlight in_flight(*this, n.notification_id);
+  std::vector<std::optional<Notification>> drafts;
+  drafts.emplace_back(std::move(draft));
+  return DeliverBatch({&cause, 1}, std::move(drafts)).front();
+}
 
-  bool fresh = false;
-  HandlerOutcome phase1 = ApplyOnce(
-      store_, std::string(kConsumer), cause,
+std::vector<HandlerOutcome> NotificationService::DeliverBatch(
+    std::span<const Delivery> causes, std::vector<std::optional<Notification>> drafts) {
+  if (drafts.size() != causes.size()) {
+    throw std::invalid_argument("DeliverBatch needs one draft (or nullopt) per cause");
+  }
+  const TimePoint now = clock_.Now();
+  const std::string created_at = FormatRfc3339(now);
+  std::deque<InFlight> in_flight;
+  for (size_t i = 0; i < causes.size(); ++i) {
+    if (!drafts[i]) continue;
+    Notification& n = *drafts[i];
+    n.notification_id = NewId();
+    n.metadata[metadata_keys::kCorrelationId] = causes[i].envelope.metadata.correlation_id;
+    n.metadata[metadata_keys::kCausationId] = causes[i].envelope.metadata.message_id;
+    n.metadata[metadata_keys::kCreatedAt] = created_at;
+    in_flight.emplace_back(*this, n.notification_id);
+  }
+  auto index_of = [causes](const Delivery& delivery) {
+    return static_cast<size_t>(&delivery - causes.data());
+  };
+
+  // Phase 1: each fresh cause stores its notification (pending, or already failed with its
+  // event) together with its inbox mark.
+  std::vector<bool> fresh;
+  std::vector<HandlerOutcome> outcomes = ApplyOnceBatch(
+      store_, std::string(kConsumer), causes,
       [&](Transaction& txn, const Delivery& delivery) -> Result<void> {
-        fresh = true;
+        const Notification& n = *drafts[index_of(delivery)];
         if (auto ins = txn.Insert(kNotificationsCollection, n.notification_id, n.ToJson()); !ins) {
           return ins;
         }
-        if (!already_settled) return Ok();
+        if (n.status == NotificationStatus::kPending) return Ok();
         return txn.AppendOutbox(MakeCausedEvent(std::string(SettledEventType(n)), n.ToJson(),
                                                 std::string(kSource), delivery.envelope, now));
-      });
-  // Not committed (Retry/DeadLetter), a redelivery (nothing to send), or nothing to send.
-  if (phase1.kind != HandlerOutcome::Kind::kAck || !fresh || already_settled) return phase1;
+      },
+      [&](const Delivery& delivery) { return drafts[index_of(delivery)].has_value(); }, &fresh);
 
-  const Result<void> outcome = Transmit(n);
-  if (auto settled = SettleAndWait(n.notification_id, outcome, &cause.envelope); !settled) {
-    // Acked anyway: redelivering the cause would find it in the inbox and send nothing. The
-    // notification stays pending and RetryPending settles it (possibly sending it twice).
-    spdlog::error("notifications: {} could not be settled ({}); it stays pending",
-                  n.notification_id, settled.error().message);
+  // The channel, outside any transaction, for what phase 1 committed and left pending.
+  struct Sent {
+    size_t index;
+    Result<void> outcome;
+  };
+  std::vector<Sent> sent;
+  for (size_t i = 0; i < causes.size(); ++i) {
+    if (!fresh[i] || drafts[i]->status != NotificationStatus::kPending) continue;
+    sent.push_back({i, Transmit(*drafts[i])});
   }
-  return HandlerOutcome::Ack();
+  if (sent.empty()) return outcomes;
+
+  // Phase 2. Acked whatever happens here: redelivering a cause would find it in the inbox and
+  // send nothing. A notification left pending is settled by RetryPending (possibly sent twice).
+  const TimePoint settled_at = clock_.Now();
+  std::vector<std::optional<Notification>> settled(sent.size());
+  auto together = WriteAndWait(store_, [&](Transaction& txn) -> Result<void> {
+    for (size_t k = 0; k < sent.size(); ++k) {
+      const Sent& s = sent[k];
+      auto write = SettleWrite(drafts[s.index]->notification_id, s.outcome, settled_at,
+                               &causes[s.index].envelope, settled[k]);
+      if (auto w = write(txn); !w) return w;
+    }
+    return Ok();
+  });
+  if (together) return outcomes;
+  for (const Sent& s : sent) {
+    const std::string& id = drafts[s.index]->notification_id;
+    if (auto one = SettleAndWait(id, s.outcome, &causes[s.index].envelope); !one) {
+      spdlog::error("notifications: {} could not be settled ({}); it stays pending", id,
+                    one.error().message);
+    }
+  }
+  return outcomes;
 }
 
 Result<size_t> NotificationService::RetryPending() {

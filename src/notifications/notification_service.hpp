@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,6 +95,16 @@ class NotificationService {
   /// DeadLetter when phase 1 failed. If phase 2 fails the notification stays `pending` for
   /// RetryPending (logged).
   HandlerOutcome DeliverOnce(const Delivery& cause, Notification draft);
+
+  /// DeliverOnce for the deliveries of a batch consumer: drafts[i] is what causes[i] calls for,
+  /// or nullopt when it calls for nothing (acknowledged, nothing written). Phase 1 of all of
+  /// them is one transaction (ApplyOnceBatch), then the channel is called for each fresh one in
+  /// order, then phase 2 of all of them is one transaction (each on its own if that one fails).
+  /// Two commits and two waits per batch instead of two per delivery; the guarantees are
+  /// DeliverOnce's. Returns one outcome per cause, in order. `drafts` must be as long as
+  /// `causes`.
+  std::vector<HandlerOutcome> DeliverBatch(std::span<const Delivery> causes,
+                                           std::vector<std::optional<Notification>> drafts);
 
   /// Sends again every notification left `pending` for at least
   /// options.pending_retry_min_age (by metadata.createdAt), skipping those this process has in

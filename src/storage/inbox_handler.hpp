@@ -36,8 +36,14 @@ using ActsFn = std::function<bool(const Delivery& delivery)>;
 /// write. One commit and one wait instead of one per delivery. When the transaction fails, each
 /// delivery is applied again on its own (ApplyOnce), so every one gets its own outcome and a
 /// poison message cannot hold back the rest. Returns one outcome per delivery, in order.
+///
+/// When `applied` is given it is set to one flag per delivery: whether this call committed its
+/// effect (false for one ignored, a redelivery, a copy, or one that failed). A consumer with
+/// work to do after the commit (e.g. calling out) needs it, since an effect that ran inside a
+/// transaction that was then rolled back and retried tells it nothing.
 std::vector<HandlerOutcome> ApplyOnceBatch(Store& store, const std::string& consumer,
                                            std::span<const Delivery> deliveries,
-                                           const EffectFn& effect, const ActsFn& acts);
+                                           const EffectFn& effect, const ActsFn& acts,
+                                           std::vector<bool>* applied = nullptr);
 
 }  // namespace shopflow

@@ -122,5 +122,24 @@ TEST_F(ApplyOnceBatchTest, ABatchItIgnoresEntirelyWritesNothing) {
   EXPECT_TRUE(Apply({}).empty());
 }
 
+TEST_F(ApplyOnceBatchTest, ReportsWhichEffectsThisCallCommitted) {
+  const std::vector<Delivery> batch = {With({{"add", 1}}), With({{"ignore", true}}),
+                                       With({{"add", 2}}, "twice"), With({{"add", 2}}, "twice")};
+  std::vector<bool> applied;
+  ApplyOnceBatch(*store_, kConsumer, batch, Effect, Acts, &applied);
+  EXPECT_EQ(applied, (std::vector<bool>{true, false, true, false}));
+  // Redelivered: nothing is applied by this call.
+  ApplyOnceBatch(*store_, kConsumer, batch, Effect, Acts, &applied);
+  EXPECT_EQ(applied, (std::vector<bool>{false, false, false, false}));
+
+  // A failing delivery rolls the batch back; the one-by-one rerun decides what was committed,
+  // not the attempt that ran the effects first.
+  const std::vector<Delivery> mixed = {With({{"add", 10}}), With({{"fail", "validation"}}),
+                                       With({{"add", 100}}), batch[0]};
+  ApplyOnceBatch(*store_, kConsumer, mixed, Effect, Acts, &applied);
+  EXPECT_EQ(applied, (std::vector<bool>{true, false, true, false}));
+  EXPECT_EQ(Counter(), 113);
+}
+
 }  // namespace
 }  // namespace shopflow
