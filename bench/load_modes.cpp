@@ -136,6 +136,34 @@ EventCounts ReadEventCounts(const Target& t) {
   return c;
 }
 
+/// What is still to be done on the server: messages on its queues (GET /api/stats
+/// queues.total_messages) and events not yet relayed (GET /api/health outbox.backlog, answered with
+/// 503 too when the backlog is over its threshold).
+struct Backlog {
+  bool ok = false;
+  int64_t queued = 0;
+  int64_t outbox = 0;
+  bool empty() const { return ok && queued == 0 && outbox == 0; }
+};
+
+Backlog ReadBacklog(const Target& t) {
+  Backlog b;
+  HttpReply stats = BlockingRequest(t.host, t.port, http::verb::get, "/api/stats");
+  HttpReply health = BlockingRequest(t.host, t.port, http::verb::get, "/api/health");
+  auto s = ParseObject(stats.body);
+  auto h = ParseObject(health.body);
+  if (stats.status != 200 || !s || !h) return b;
+  const auto* queues = s->if_contains("queues");
+  const auto* outbox = h->if_contains("outbox");
+  if (!queues || !queues->is_object() || !outbox || !outbox->is_object()) return b;
+  b.queued = IntField(queues->as_object(), "total_messages");
+  // A backlog the server cannot tell (null) counts as empty: nothing to wait for.
+  const auto* backlog = outbox->as_object().if_contains("backlog");
+  b.outbox = backlog && backlog->is_int64() ? backlog->as_int64() : 0;
+  b.ok = b.queued >= 0;
+  return b;
+}
+
 /// `total` of GET /api/orders?customerId=..&status=.., or -1.
 int64_t CountOrders(const Target& t, const std::string& customer, const std::string& status) {
   HttpReply r = BlockingRequest(t.host, t.port, http::verb::get,
@@ -149,6 +177,30 @@ int64_t CountOrders(const Target& t, const std::string& customer, const std::str
 double Round(double v, double unit) {
   const double scale = std::round(1.0 / unit);
   return std::round(v * scale) / scale;
+}
+
+/// Waits (polling every 100 ms, up to `timeout_s`) for the server's backlog to drain. Adds
+/// `backlog_at_end`, `drain_s` (null when it did not drain in time) and
+/// `settled_per_s_drained` (settled orders over the run plus the drain) to `report`.
+void MeasureDrain(const Target& target, double timeout_s, json::object& report) {
+  const auto start = SteadyClock::now();
+  const Backlog at_end = ReadBacklog(target);
+  if (!at_end.ok) return;
+  report["backlog_at_end"] = json::object{{"queued", at_end.queued}, {"outbox", at_end.outbox}};
+  Backlog now = at_end;
+  while (!now.empty() && SecondsBetween(start, SteadyClock::now()) < timeout_s) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    now = ReadBacklog(target);
+  }
+  if (!now.empty()) {
+    report["drain_s"] = nullptr;
+    return;
+  }
+  const double drain = SecondsBetween(start, SteadyClock::now());
+  report["drain_s"] = Round(drain, 0.01);
+  const double seconds = report["seconds"].to_number<double>() + drain;
+  report["settled_per_s_drained"] =
+      Round(static_cast<double>(report["settled"].as_int64()) / std::max(1e-9, seconds), 0.1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -606,6 +658,7 @@ json::object RunOrders(const Target& target, const OrdersOptions& options) {
   run.Start();
   io.run();
   json::object report = run.Report();
+  if (options.drain_timeout_s > 0) MeasureDrain(target, options.drain_timeout_s, report);
   const EventCounts after = ReadEventCounts(target);
 
   // The server's own view of this run's orders (the client only saw "no longer pending").

@@ -35,6 +35,11 @@ struct OrdersOptions {
   int sweep_interval_ms = 1000;
   /// Orders not settled this long after the last one started count as timeouts.
   double settle_timeout_s = 60;
+  /// After the last settlement, wait up to this long for the work the orders still cause
+  /// (notifications, confirmations: queued messages and outbox rows) to drain, and report how
+  /// long it took (0: do not wait). A closed loop measures "paid", which comes before that
+  /// work; without the drain a short run overstates what the server sustains.
+  double drain_timeout_s = 60;
   std::string card = "4111111111111111";
 };
 

@@ -134,6 +134,9 @@ void PrintHuman(const json::object& r) {
               << "): " << get("settled") << " paid of " << get("created") << " created in "
               << get("seconds") << " s\n"
               << "  settled orders/s  " << get("settled_per_s") << "\n"
+              << "  with the drain    " << get("settled_per_s_drained") << " (backlog at end "
+              << (r.contains("backlog_at_end") ? JsonLine(r.at("backlog_at_end")) : "-")
+              << ", drained in " << get("drain_s") << " s)\n"
               << "  HTTP requests/s   " << get("http_per_s") << "\n"
               << "  POST->paid        " << latency("latency_ms") << "\n"
               << "  settlement        " << get("settlement_detection") << " (ws frames "
@@ -210,6 +213,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   orders_cmd
       ->add_option("--settle-timeout", orders.settle_timeout_s, "Seconds an order may stay pending")
+      ->capture_default_str();
+  orders_cmd
+      ->add_option("--drain-timeout", orders.drain_timeout_s,
+                   "Seconds to wait after the run for queued messages and the outbox to drain "
+                   "(0: do not wait)")
       ->capture_default_str();
   orders_cmd->add_option("--ceiling-url", ceiling_url,
                          "Also measure the broker ceiling at this AMQP URL after the load");
