@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -183,20 +184,30 @@ double Round(double v, double unit) {
 /// `backlog_at_end`, `drain_s` (null when it did not drain in time) and
 /// `settled_per_s_drained` (settled orders over the run plus the drain) to `report`.
 void MeasureDrain(const Target& target, double timeout_s, json::object& report) {
+  // The server refreshes queue depths at most once a second, so an empty reading is confirmed
+  // by another one after that age; the drain ends at the first of the two.
+  constexpr auto kCacheAge = std::chrono::milliseconds(1100);
   const auto start = SteadyClock::now();
   const Backlog at_end = ReadBacklog(target);
   if (!at_end.ok) return;
   report["backlog_at_end"] = json::object{{"queued", at_end.queued}, {"outbox", at_end.outbox}};
-  Backlog now = at_end;
-  while (!now.empty() && SecondsBetween(start, SteadyClock::now()) < timeout_s) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    now = ReadBacklog(target);
+  std::optional<SteadyClock::time_point> empty_since;
+  for (Backlog now = at_end;; now = ReadBacklog(target)) {
+    const auto t = SteadyClock::now();
+    if (!now.empty()) {
+      empty_since.reset();
+    } else if (!empty_since) {
+      empty_since = t;
+    } else if (t - *empty_since >= kCacheAge) {
+      break;
+    }
+    if (SecondsBetween(start, t) >= timeout_s) {
+      report["drain_s"] = nullptr;
+      return;
+    }
+    std::this_thread::sleep_for(empty_since ? kCacheAge : std::chrono::milliseconds(100));
   }
-  if (!now.empty()) {
-    report["drain_s"] = nullptr;
-    return;
-  }
-  const double drain = SecondsBetween(start, SteadyClock::now());
+  const double drain = SecondsBetween(start, *empty_since);
   report["drain_s"] = Round(drain, 0.01);
   const double seconds = report["seconds"].to_number<double>() + drain;
   report["settled_per_s_drained"] =

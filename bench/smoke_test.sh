@@ -21,6 +21,10 @@ assert r["server_paid"] == r["created"], r["server_paid"]
 assert r["errors"] == 0, r["errors"]
 assert r["latency_ms"]["count"] == 50
 assert r["server"]["startup_ms"] > 0 and r["server"]["peak_rss_mb"] > 0
+# The server drains 50 orders' follow-up work well within the default 60 s.
+assert r["drain_s"] is not None and r["drain_s"] >= 0, r.get("drain_s")
+assert r["backlog_at_end"]["queued"] >= 0 and r["backlog_at_end"]["outbox"] >= 0
+assert 0 < r["settled_per_s_drained"] <= r["settled_per_s"] * 1.01, r["settled_per_s_drained"]
 if settle == "ws":
     assert r["settlement_detection"].startswith("ws"), r["settlement_detection"]
     assert r["ws_frames"] > 0
