@@ -28,6 +28,12 @@ struct CollectionSpec {
   /// logger prunes by age and count on every backend). Empty field: no TTL.
   std::string expire_field;
   std::chrono::seconds expire_after{0};
+  /// Documents are removed about as often as they are added (a log pruned by age and count):
+  /// a backend may keep each document's indexed values beside it, so removing it does not
+  /// derive them from the document again. SQLite: STORED instead of VIRTUAL generated columns
+  /// for a table it creates (measured on message-log rows: a delete ~30 -> ~12 us, an insert
+  /// ~29 -> ~38 us). An existing table keeps its columns; behaviour is the same either way.
+  bool removed_often = false;
 };
 
 /// The collections of several services, each name once (services share some, such as

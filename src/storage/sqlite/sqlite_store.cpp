@@ -228,6 +228,7 @@ struct CollectionInfo {
   std::string table;                           // quoted
   std::set<std::string, std::less<>> indexed;  // every field with a generated column
   std::set<std::string, std::less<>> unique;
+  bool stored_columns = false;  // CollectionSpec::removed_often: STORED in a new table
 };
 
 struct Schema {
@@ -258,7 +259,7 @@ Result<Schema> BuildSchema(const std::vector<CollectionSpec>& specs) {
     if (!seen.insert(lower).second) {
       return UnavailableError("collection '" + spec.name + "' is declared twice");
     }
-    CollectionInfo info{spec.name, Quote(spec.name), {}, {}};
+    CollectionInfo info{spec.name, Quote(spec.name), {}, {}, spec.removed_often};
     std::set<std::string> seen_fields;
     auto add_field = [&](const std::string& field, bool unique) -> Result<void> {
       if (!IsValidIdentifier(field)) {
@@ -284,6 +285,12 @@ Result<Schema> BuildSchema(const std::vector<CollectionSpec>& specs) {
   return schema;
 }
 
+// The column definition of an indexed field: its value extracted from the document.
+std::string GeneratedColumn(const std::string& field, std::string_view kind) {
+  return Quote(ColumnName(field)) + " GENERATED ALWAYS AS (json_extract(doc, '" + JsonPath(field) +
+         "')) " + std::string(kind);
+}
+
 Result<void> ApplySchema(Connection& db, const Schema& schema) {
   // CREATE ... IF NOT EXISTS plus ADD COLUMN for missing generated columns: reopening an
   // existing file works, and a field added to a spec later gets its column and index.
@@ -300,8 +307,17 @@ Result<void> ApplySchema(Connection& db, const Schema& schema) {
     if (auto done = db.Exec(statement); !done) return done;
   }
   for (const auto& [name, info] : schema.collections) {
-    if (auto done = db.Exec("CREATE TABLE IF NOT EXISTS " + info.table +
-                            " (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL)");
+    // A new table of a collection removed often gets its columns STORED here (ADD COLUMN
+    // cannot add STORED ones): a delete then reads the indexed values from the row instead of
+    // parsing the document once per index.
+    std::string inline_columns;
+    if (info.stored_columns) {
+      for (const auto& field : info.indexed)
+        inline_columns += ", " + GeneratedColumn(field, "STORED");
+    }
+    if (auto done =
+            db.Exec("CREATE TABLE IF NOT EXISTS " + info.table +
+                    " (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL" + inline_columns + ")");
         !done) {
       return done;
     }
@@ -318,9 +334,8 @@ Result<void> ApplySchema(Connection& db, const Schema& schema) {
       const std::string column = ColumnName(field);
       if (!columns.contains(column)) {
         // VIRTUAL: computed on read, costs no storage; the index materializes the values.
-        if (auto done = db.Exec("ALTER TABLE " + info.table + " ADD COLUMN " + Quote(column) +
-                                " GENERATED ALWAYS AS (json_extract(doc, '" + JsonPath(field) +
-                                "')) VIRTUAL");
+        if (auto done = db.Exec("ALTER TABLE " + info.table + " ADD COLUMN " +
+                                GeneratedColumn(field, "VIRTUAL"));
             !done) {
           return done;
         }

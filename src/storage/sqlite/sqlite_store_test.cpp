@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -253,6 +254,71 @@ TEST_F(SqliteStoreTest, ReopenWithNewIndexedFieldsAddsTheirColumnsAndIndexes) {
   auto store = SqliteStore::Open(Options({{"products", {}, {"category"}}}));
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
+}
+
+TEST_F(SqliteStoreTest, ACollectionRemovedOftenStoresItsIndexedValuesInANewTable) {
+  // hidden = 2 for a VIRTUAL generated column, 3 for a STORED one (pragma table_xinfo).
+  auto column_kinds = [&](const std::string& table) {
+    sqlite3* raw = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite::DatabasePtr db(raw);
+    std::map<std::string, int> kinds;
+    sqlite3_stmt* stmt_raw = nullptr;
+    const std::string sql = "SELECT name, hidden FROM pragma_table_xinfo('" + table + "')";
+    EXPECT_EQ(sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &stmt_raw, nullptr), SQLITE_OK);
+    sqlite::StatementPtr stmt(stmt_raw);
+    while (stmt && sqlite3_step(stmt.get()) == SQLITE_ROW) {
+      kinds[reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0))] =
+          sqlite3_column_int(stmt.get(), 1);
+    }
+    return kinds;
+  };
+  CollectionSpec log{"log", {"kind", "at"}, {}};
+  log.removed_often = true;
+  {
+    auto store = OpenOrFail(Options({log, {"orders", {"status"}, {}}}));
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(IsOk(WriteAndWait(*store, [](Transaction& tx) -> Result<void> {
+      for (int i = 0; i < 5; ++i) {
+        const std::string id = "r" + std::to_string(i);
+        auto in = tx.Insert("log", id, {{"kind", i % 2 ? "odd" : "even"}, {"at", id}});
+        if (!in) return in;
+      }
+      return Ok();
+    })));
+    // The indexes answer as with virtual columns, and removal finds its rows.
+    int64_t removed = -1;
+    ASSERT_TRUE(IsOk(WriteAndWait(*store, [&](Transaction& tx) -> Result<void> {
+      const FieldFilter even{"kind", FieldFilter::Op::kEq, "even"};
+      auto n = tx.RemoveFirst("log", {&even, 1}, 2);
+      if (!n) return std::move(n).error();
+      removed = *n;
+      return Ok();
+    })));
+    EXPECT_EQ(removed, 2);
+    EXPECT_EQ(Count(*store, "log"), 3);
+  }
+  auto kinds = column_kinds("log");
+  EXPECT_EQ(kinds["f:kind"], 3);
+  EXPECT_EQ(kinds["f:at"], 3);
+  EXPECT_EQ(column_kinds("orders")["f:status"], 2);
+
+  // Reopened with a field more: the existing table gets it as a VIRTUAL column (SQLite cannot
+  // add a STORED one), and everything still answers.
+  log.indexed_fields.push_back("extra");
+  auto store = OpenOrFail(Options({log, {"orders", {"status"}, {}}}));
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(column_kinds("log")["f:extra"], 2);
+  EXPECT_EQ(column_kinds("log")["f:kind"], 3);
+  int64_t odd = -1;
+  ASSERT_TRUE(IsOk(ReadAndWait(*store, [&](ReadTransaction& tx) -> Result<void> {
+    const FieldFilter f{"kind", FieldFilter::Op::kEq, "odd"};
+    auto n = tx.Count("log", {&f, 1});
+    if (!n) return std::move(n).error();
+    odd = *n;
+    return Ok();
+  })));
+  EXPECT_EQ(odd, 2);
 }
 
 TEST_F(SqliteStoreTest, ConflictDetailsNameTheClashingField) {
