@@ -31,8 +31,8 @@ struct CollectionSpec {
   /// Documents are removed about as often as they are added (a log pruned by age and count):
   /// a backend may keep each document's indexed values beside it, so removing it does not
   /// derive them from the document again. SQLite: STORED instead of VIRTUAL generated columns
-  /// for a table it creates (measured on message-log rows: a delete ~30 -> ~12 us, an insert
-  /// ~29 -> ~38 us). An existing table keeps its columns; behaviour is the same either way.
+  /// for a table it creates (message-log rows, bench/sqlite_row_cost.py: a delete ~18 -> ~8 us,
+  /// an insert ~14 -> ~16.5 us). An existing table keeps its columns; behaviour is the same.
   bool removed_often = false;
 };
 
