@@ -64,6 +64,35 @@ void AppendString(std::string& out, std::string_view text) {
   }
 }
 
+// The object and array overloads exist so that serializing one never goes through a
+// json::value: that conversion copies the whole tree (every key and string allocated again),
+// which was ~3 % of the process's CPU when every stored document was serialized that way.
+void Append(std::string& out, const json::value& value);
+
+void Append(std::string& out, const json::array& array) {
+  out += '[';
+  bool first = true;
+  for (const auto& item : array) {
+    if (!first) out += ',';
+    first = false;
+    Append(out, item);
+  }
+  out += ']';
+}
+
+void Append(std::string& out, const json::object& object) {
+  out += '{';
+  bool first = true;
+  for (const auto& kv : object) {
+    if (!first) out += ',';
+    first = false;
+    AppendString(out, kv.key());
+    out += ':';
+    Append(out, kv.value());
+  }
+  out += '}';
+}
+
 void Append(std::string& out, const json::value& value) {
   switch (value.kind()) {
     case json::kind::null:
@@ -92,30 +121,12 @@ void Append(std::string& out, const json::value& value) {
     case json::kind::string:
       AppendString(out, value.get_string());
       break;
-    case json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& item : value.get_array()) {
-        if (!first) out += ',';
-        first = false;
-        Append(out, item);
-      }
-      out += ']';
+    case json::kind::array:
+      Append(out, value.get_array());
       break;
-    }
-    case json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& kv : value.get_object()) {
-        if (!first) out += ',';
-        first = false;
-        AppendString(out, kv.key());
-        out += ':';
-        Append(out, kv.value());
-      }
-      out += '}';
+    case json::kind::object:
+      Append(out, value.get_object());
       break;
-    }
   }
 }
 
@@ -125,6 +136,20 @@ std::string ToJsonText(const json::value& value) {
   std::string out;
   out.reserve(256);
   Append(out, value);
+  return out;
+}
+
+std::string ToJsonText(const json::object& object) {
+  std::string out;
+  out.reserve(512);
+  Append(out, object);
+  return out;
+}
+
+std::string ToJsonText(const json::array& array) {
+  std::string out;
+  out.reserve(256);
+  Append(out, array);
   return out;
 }
 

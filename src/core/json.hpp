@@ -28,6 +28,9 @@ struct JsonLimits {
 Result<json::value> ParseJson(std::string_view text, JsonLimits limits = {});
 /// Serializes compactly; doubles in their shortest round-trip form ("19.99", not "1.999E1").
 std::string ToJsonText(const json::value& value);
+/// The same for an object or an array, without copying it into a json::value first.
+std::string ToJsonText(const json::object& object);
+std::string ToJsonText(const json::array& array);
 /// `object` with one more member, `key`: `borrowed`, written after its own members without
 /// being copied into it (event data in frames and envelopes: copying a json::object allocates
 /// every key and string again). `key` must not be one of object's keys.

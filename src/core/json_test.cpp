@@ -39,6 +39,21 @@ TEST(ToJsonText, EscapesStringsAndKeysExactlyAsBoostJsonDoes) {
   }
 }
 
+TEST(ToJsonText, WritesAnObjectOrAnArrayAsTheirValueWouldBe) {
+  const json::object nested{{"p", 19.99},
+                            {"s", "a\"b"},
+                            {"o", json::object{{"l", json::array{1, -2, 3.5, nullptr}}}},
+                            {"e", json::object{}},
+                            {"a", json::array{}}};
+  EXPECT_EQ(ToJsonText(nested), ToJsonText(json::value(nested)));
+  EXPECT_EQ(ToJsonText(nested),
+            R"({"p":19.99,"s":"a\"b","o":{"l":[1,-2,3.5,null]},"e":{},"a":[]})");
+  const json::array list{json::object{{"k", "v"}}, json::array{true, false}, "x"};
+  EXPECT_EQ(ToJsonText(list), R"([{"k":"v"},[true,false],"x"])");
+  EXPECT_EQ(ToJsonText(json::array{}), "[]");
+  EXPECT_EQ(ToJsonText(json::object{}), "{}");
+}
+
 TEST(ToJsonText, WritesABorrowedMemberAfterTheObjectsOwn) {
   const json::object data{{"orderId", "o-1"}, {"items", json::array{1, 2}}};
   EXPECT_EQ(ToJsonText(json::object{{"type", "x"}, {"n", 1}}, "data", data),
