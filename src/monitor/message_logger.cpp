@@ -176,7 +176,7 @@ void MessageLogger::Run() {
     const bool stop = stopping_;
     lock.unlock();
     DrainOnce();
-    if (!stop && Steady::now() >= next_prune) {
+    if (!stop && (Steady::now() >= next_prune || OverCount())) {
       bool more = false;
       if (auto pruned = Prune(&more); !pruned) {
         spdlog::warn("message log: retention pass failed: {}", pruned.error().message);
@@ -187,6 +187,12 @@ void MessageLogger::Run() {
     lock.lock();
     if (stop && buffer_.empty()) break;
   }
+}
+
+bool MessageLogger::OverCount() const {
+  std::lock_guard lock(mutex_);
+  return options_.max_count > 0 && rows_estimate_ >= 0 &&
+         rows_estimate_ >= options_.max_count + static_cast<int64_t>(options_.prune_batch);
 }
 
 void MessageLogger::DrainOnce() {
@@ -306,6 +312,7 @@ Result<int64_t> MessageLogger::Prune(bool* more) {
   }
   std::lock_guard lock(mutex_);
   stats_.pruned += static_cast<uint64_t>(removed);
+  ++stats_.prune_passes;
   return removed;
 }
 

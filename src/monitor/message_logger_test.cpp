@@ -339,6 +339,32 @@ TEST_F(MessageLoggerTest, TheRunningLoggerKeepsUpWithRetentionBeyondOnePassPerIn
   logger.Stop();
 }
 
+TEST_F(MessageLoggerTest, RowsWrittenBeyondTheCountArePrunedAfterTheirDrainNotAnIntervalLater) {
+  MessageLoggerOptions options = CountRetention(Options(), 10, 5, 20);
+  options.prune_interval = std::chrono::hours(1);
+  options.flush_interval = std::chrono::milliseconds(1);
+  MessageLogger logger(*store_, topology_, clock_, options);
+  // The first pass, at start, finds the log empty (and counts it); the next by the interval is
+  // an hour away.
+  logger.Start();
+  ASSERT_TRUE(WaitUntil([&] { return logger.Stats().prune_passes == 1; }));
+  std::vector<Envelope> batch;
+  for (int i = 0; i < 30; ++i) batch.push_back(Event(events::kOrderCreated, {{"n", i}}));
+  logger.OnPublished(batch);
+  logger.Flush();
+  // 20 rows beyond max_count (a prune batch is 5): a pass follows the drain that wrote them.
+  ASSERT_TRUE(WaitUntil([&] { return store_.All(kMessagesCollection).size() == 10u; }))
+      << store_.All(kMessagesCollection).size();
+  EXPECT_EQ(GetInt(*GetObject(store_.All(kMessagesCollection).front(), "data"), "n"), 20);
+  // Fewer than a batch beyond: left for the interval's pass.
+  std::vector<Envelope> few;
+  for (int i = 0; i < 3; ++i) few.push_back(Event(events::kOrderCreated));
+  logger.OnPublished(few);
+  logger.Flush();
+  logger.Stop();
+  EXPECT_EQ(store_.All(kMessagesCollection).size(), 13u);
+}
+
 TEST_F(MessageLoggerTest, RowIdsSortByObservationTime) {
   MessageLogger logger(*store_, topology_, clock_, Options());
   for (int i = 0; i < 5; ++i) {

@@ -98,7 +98,8 @@ class Transaction : public ReadTransaction {
   virtual Result<void> Remove(std::string_view collection, std::string_view id) = 0;
   /// Removes up to `limit` documents matching every filter, lowest ids first (with ULIDs: the
   /// oldest), and returns how many it removed. For bulk retention: no document is read or
-  /// parsed, and one statement replaces a find-then-remove round per document.
+  /// parsed, and one statement replaces a find-then-remove round per document. Filters should
+  /// be selective and on indexed fields: the matches are found through them, then ordered.
   virtual Result<int64_t> RemoveFirst(std::string_view collection,
                                       std::span<const FieldFilter> filters, int64_t limit) = 0;
 

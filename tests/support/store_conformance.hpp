@@ -524,6 +524,45 @@ TEST_P(StoreConformanceTest, RemoveFirstRemovesLowestIdsMatchingTheFilters) {
   EXPECT_EQ(CountAll(kOrders), 4);
 }
 
+TEST_P(StoreConformanceTest, RemoveFirstWithARangeFilterTakesLowestIdsAmongTheMatches) {
+  // created_at runs against the ids, so an answer in the field's order would be wrong; and
+  // a filter nothing matches removes nothing (retention's usual age pass).
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    for (int i = 0; i < 8; ++i) {
+      const std::string id = "id-" + std::to_string(i);
+      const std::string at = "2026-01-0" + std::to_string(8 - i);
+      if (auto inserted =
+              tx.Insert(kOrders, id, {{"id", id}, {"status", "NEW"}, {"created_at", at}});
+          !inserted) {
+        return inserted;
+      }
+    }
+    return Ok();
+  })));
+  auto remove_first = [&](const std::string& op_value, FieldFilter::Op op, int64_t limit) {
+    int64_t removed = -1;
+    const std::vector<FieldFilter> filters = {{"created_at", op, op_value}};
+    EXPECT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+      auto n = tx.RemoveFirst(kOrders, filters, limit);
+      if (!n) return std::move(n).error();
+      removed = *n;
+      return Ok();
+    })));
+    return removed;
+  };
+  EXPECT_EQ(remove_first("2026-01-00", FieldFilter::Op::kLte, 5), 0);
+  // created_at <= 2026-01-04 matches id-4 .. id-7; the two lowest ids among them go.
+  EXPECT_EQ(remove_first("2026-01-04", FieldFilter::Op::kLte, 2), 2);
+  FindQuery all;
+  all.limit = 100;
+  all.newest_first = false;
+  EXPECT_EQ(Ids(Find(kOrders, all)),
+            (std::vector<std::string>{"id-0", "id-1", "id-2", "id-3", "id-6", "id-7"}));
+  // created_at >= 2026-01-06 matches id-0 .. id-2.
+  EXPECT_EQ(remove_first("2026-01-06", FieldFilter::Op::kGte, 10), 3);
+  EXPECT_EQ(Ids(Find(kOrders, all)), (std::vector<std::string>{"id-3", "id-6", "id-7"}));
+}
+
 TEST_P(StoreConformanceTest, FailedWriteRollsBackAllItsEffects) {
   ASSERT_TRUE(IsOk(Insert(kProducts, "keep", Product("SKU-K", "books", 5))));
   ASSERT_TRUE(IsOk(Insert(kProducts, "gone", Product("SKU-G", "books", 5))));

@@ -534,9 +534,15 @@ class SqlTransaction final : public Transaction {
     if (limit <= 0) return int64_t{0};
     auto where = BuildWhere(**info, filters);
     if (!where) return std::move(where).error();
-    // The subquery walks the primary-key index in order and stops at `limit`.
+    // Without filters the subquery walks the primary-key index in order and stops at `limit`.
+    // With filters, "+id" keeps SQLite from walking that index too (its choice without
+    // statistics: ORDER BY id LIMIT looks cheap that way): it then tests every row until
+    // `limit` match, i.e. reads the whole table when few or none do, as with the message log's
+    // age rule (`createdAt <= cutoff`, usually nothing), 0.2 s per pass over 250,000 rows. The
+    // filters' index finds the matches instead and only those are sorted by id.
     auto stmt = db_.Prepare("DELETE FROM " + (*info)->table + " WHERE id IN (SELECT id FROM " +
-                            (*info)->table + where->sql + " ORDER BY id LIMIT ?)");
+                            (*info)->table + where->sql + " ORDER BY " +
+                            (filters.empty() ? "id" : "+id") + " LIMIT ?)");
     if (!stmt) return std::move(stmt).error();
     const int next = BindAll(*stmt, where->params);
     stmt->Bind(next, limit);
