@@ -36,45 +36,54 @@ std::string OrderIdOf(const json::object& data) {
 }
 
 namespace {
-json::object RowWithData(const MessageObservation& o, json::object data) {
-  const EventMetadata& m = o.envelope.metadata;
-  std::string order_id = OrderIdOf(data);
+// The row's fields other than data; orderId comes from the data.
+json::object RowWithoutData(const MessageFacts& f, const Envelope& event) {
+  const EventMetadata& m = event.metadata;
+  std::string order_id = OrderIdOf(event.data);
   json::object row{
-      {"id", o.row_id},
+      {"id", f.row_id},
       {"messageId", m.message_id},
-      {"eventType", o.envelope.event_type},
-      {"exchange", o.exchange},
-      {"routingKey", o.routing_key},
-      {"data", std::move(data)},
+      {"eventType", event.event_type},
+      {"exchange", f.exchange},
+      {"routingKey", f.routing_key},
       {"metadata", json::object{{"source", m.source},
                                 {"correlationId", m.correlation_id},
                                 {"causationId", m.causation_id},
                                 {"timestamp", FormatRfc3339(m.timestamp)},
                                 {"version", m.version},
                                 {"retryCount", m.retry_count}}},
-      {"status", o.status},
-      {"createdAt", FormatRfc3339(o.at)},
+      {"status", f.status},
+      {"createdAt", FormatRfc3339(f.at)},
       {"correlationId", m.correlation_id},
       {"causationId", m.causation_id},
       {"source", m.source},
-      {"module", o.module},
+      {"module", f.module},
   };
   if (!order_id.empty()) row["orderId"] = std::move(order_id);
-  if (!o.queue.empty()) {
-    row["queue"] = o.queue;
-    row["attempt"] = o.attempt;
+  if (!f.queue.empty()) {
+    row["queue"] = f.queue;
+    row["attempt"] = f.attempt;
   }
-  if (o.duration_ms) row["durationMs"] = *o.duration_ms;
-  if (!o.reason.empty()) row["reason"] = o.reason;
+  if (f.duration_ms) row["durationMs"] = *f.duration_ms;
+  if (!f.reason.empty()) row["reason"] = f.reason;
   return row;
 }
 }  // namespace
 
-json::object ToMessageRow(const MessageObservation& o) { return RowWithData(o, o.envelope.data); }
+json::object ToMessageRow(const MessageObservation& o) {
+  json::object row = RowWithoutData(o, o.envelope);
+  row["data"] = o.envelope.data;
+  return row;
+}
 
 json::object ToMessageRow(MessageObservation&& o) {
-  json::object data = std::move(o.envelope.data);
-  return RowWithData(o, std::move(data));
+  json::object row = RowWithoutData(o, o.envelope);
+  row["data"] = std::move(o.envelope.data);
+  return row;
+}
+
+std::string ToMessageRowText(const MessageFacts& facts, const Envelope& event) {
+  return ToJsonText(RowWithoutData(facts, event), "data", event.data);
 }
 
 }  // namespace shopflow::monitor

@@ -31,10 +31,9 @@ bool IsMessageStatus(std::string_view status);
 /// status, orderId, createdAt). The composition root declares it with the other collections.
 CollectionSpec MessageLogCollection();
 
-/// One observation of one event, before it becomes a row.
-struct MessageObservation {
+/// What happened to one event (the row's own fields), without the event.
+struct MessageFacts {
   std::string row_id;  // a ULID: rows sort by the time they were observed
-  Envelope envelope;
   std::string status;  // a message_status name
   std::string exchange;
   std::string routing_key;
@@ -46,6 +45,11 @@ struct MessageObservation {
   TimePoint at{};
 };
 
+/// One observation of one event, before it becomes a row.
+struct MessageObservation : MessageFacts {
+  Envelope envelope;
+};
+
 /// The order an event belongs to: data.orderId, else data.metadata.orderId (notifications carry
 /// it there); "" when neither is a string.
 std::string OrderIdOf(const json::object& data);
@@ -55,8 +59,12 @@ std::string OrderIdOf(const json::object& data);
 /// top-level copies correlationId, causationId, source, orderId (when known), module, and for
 /// handled rows queue, attempt, durationMs, reason (when not empty)}.
 json::object ToMessageRow(const MessageObservation& observation);
-/// The same, taking the observation's data instead of copying it (the logger's buffered
-/// observations are written once and dropped).
+/// The same, taking the observation's data instead of copying it.
 json::object ToMessageRow(MessageObservation&& observation);
+/// The row of `facts` about `event` as JSON text (the same document as ToMessageRow, with
+/// `data` written last), serialized straight from the event: what the logger stores, so that
+/// an observation costs one serialization instead of a copy of the event, a row object built
+/// around it and that object's serialization by the store.
+std::string ToMessageRowText(const MessageFacts& facts, const Envelope& event);
 
 }  // namespace shopflow::monitor

@@ -63,20 +63,20 @@ bool MessageLogger::RefuseIfFull(size_t n) {
 }
 
 void MessageLogger::OnPublished(std::span<const Envelope> batch) {
-  if (RefuseIfFull(batch.size())) return;  // not even a copy when it would be dropped
-  std::vector<MessageObservation> out;
+  if (RefuseIfFull(batch.size())) return;  // not even a row's text when it would be dropped
+  std::vector<PendingRow> out;
   out.reserve(batch.size());
   const TimePoint now = clock_.Now();
   for (const auto& e : batch) {
-    MessageObservation o;
-    o.row_id = ids_.Next();
-    o.envelope = e;
-    o.status = message_status::kPublished;
-    o.exchange = topology_.events_exchange;
-    o.routing_key = std::string(RoutingKeyFor(e.event_type).value_or(""));
-    o.module = e.metadata.source;
-    o.at = now;
-    out.push_back(std::move(o));
+    MessageFacts f;
+    f.row_id = ids_.Next();
+    f.status = message_status::kPublished;
+    f.exchange = topology_.events_exchange;
+    f.routing_key = std::string(RoutingKeyFor(e.event_type).value_or(""));
+    f.module = e.metadata.source;
+    f.at = now;
+    std::string text = ToMessageRowText(f, e);
+    out.push_back(PendingRow{std::move(f.row_id), std::move(text)});
   }
   Accept(std::move(out));
 }
@@ -84,18 +84,17 @@ void MessageLogger::OnPublished(std::span<const Envelope> batch) {
 void MessageLogger::OnHandled(const Delivery& delivery, const HandlerOutcome& outcome,
                               std::chrono::nanoseconds took) {
   if (RefuseIfFull(1)) return;
-  MessageObservation o;
-  o.row_id = ids_.Next();
-  o.envelope = delivery.envelope;
+  MessageFacts f;
+  f.row_id = ids_.Next();
   switch (outcome.kind) {
     case HandlerOutcome::Kind::kAck:
-      o.status = message_status::kConsumed;
+      f.status = message_status::kConsumed;
       break;
     case HandlerOutcome::Kind::kRetry:
-      o.status = message_status::kFailed;
+      f.status = message_status::kFailed;
       break;
     case HandlerOutcome::Kind::kDeadLetter:
-      o.status = message_status::kDeadLettered;
+      f.status = message_status::kDeadLettered;
       break;
   }
   const QueueSpec* queue = topology_.FindQueue(delivery.queue);
@@ -103,23 +102,24 @@ void MessageLogger::OnHandled(const Delivery& delivery, const HandlerOutcome& ou
   // record what happened to it, not what the handler asked for.
   if (outcome.kind == HandlerOutcome::Kind::kRetry && queue && queue->role == QueueRole::kModule &&
       delivery.attempt >= topology_.retry.max_attempts) {
-    o.status = message_status::kDeadLettered;
+    f.status = message_status::kDeadLettered;
   }
-  o.exchange = queue && queue->role == QueueRole::kDeadLetter ? topology_.dead_letter_exchange
+  f.exchange = queue && queue->role == QueueRole::kDeadLetter ? topology_.dead_letter_exchange
                                                               : topology_.events_exchange;
-  o.routing_key = delivery.routing_key;
-  o.queue = delivery.queue;
-  if (const ModuleQueues* owner = topology_.ModuleOfQueue(delivery.queue)) o.module = owner->module;
-  o.attempt = delivery.attempt;
-  o.reason = outcome.reason;
-  o.duration_ms = std::chrono::duration<double, std::milli>(took).count();
-  o.at = clock_.Now();
-  std::vector<MessageObservation> one;
-  one.push_back(std::move(o));
+  f.routing_key = delivery.routing_key;
+  f.queue = delivery.queue;
+  if (const ModuleQueues* owner = topology_.ModuleOfQueue(delivery.queue)) f.module = owner->module;
+  f.attempt = delivery.attempt;
+  f.reason = outcome.reason;
+  f.duration_ms = std::chrono::duration<double, std::milli>(took).count();
+  f.at = clock_.Now();
+  std::string text = ToMessageRowText(f, delivery.envelope);
+  std::vector<PendingRow> one;
+  one.push_back(PendingRow{std::move(f.row_id), std::move(text)});
   Accept(std::move(one));
 }
 
-void MessageLogger::Accept(std::vector<MessageObservation> observations) {
+void MessageLogger::Accept(std::vector<PendingRow> observations) {
   bool wake = false;
   {
     std::unique_lock lock(mutex_);
@@ -197,7 +197,7 @@ bool MessageLogger::OverCount() const {
 
 void MessageLogger::DrainOnce() {
   std::lock_guard drain(drain_mutex_);
-  std::vector<MessageObservation> taken;
+  std::vector<PendingRow> taken;
   {
     std::lock_guard lock(mutex_);
     taken.swap(buffer_);
@@ -211,15 +211,12 @@ void MessageLogger::DrainOnce() {
   written_.notify_all();
 }
 
-void MessageLogger::WriteRows(std::span<MessageObservation> rows) {
+void MessageLogger::WriteRows(std::span<const PendingRow> rows) {
   for (size_t begin = 0; begin < rows.size(); begin += options_.batch_size) {
     const auto chunk = rows.subspan(begin, std::min(options_.batch_size, rows.size() - begin));
-    std::vector<json::object> docs;
-    docs.reserve(chunk.size());
-    for (auto& o : chunk) docs.push_back(ToMessageRow(std::move(o)));
     auto written = WriteAndWait(store_, [&](Transaction& txn) -> Result<void> {
-      for (size_t i = 0; i < chunk.size(); ++i) {
-        if (auto inserted = txn.Insert(kMessagesCollection, chunk[i].row_id, docs[i]); !inserted) {
+      for (const auto& row : chunk) {
+        if (auto inserted = txn.InsertText(kMessagesCollection, row.id, row.text); !inserted) {
           return inserted;
         }
       }

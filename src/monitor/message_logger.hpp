@@ -20,8 +20,8 @@ namespace shopflow::monitor {
 
 struct MessageLoggerOptions {
   /// Observations held in memory at most; beyond, new ones are dropped and counted. Each holds
-  /// its event (~2 KB); at a saturating rate the buffer stays full, so this bounds the RSS the
-  /// log can take (5,000: ~10 MB, ~0.2 s of a 900 orders/s saga's observations).
+  /// its row's text (~1.3 KB); at a saturating rate the buffer stays full, so this bounds the RSS
+  /// the log can take (5,000: ~7 MB, ~0.2 s of a 900 orders/s saga's observations).
   size_t max_buffered = 5'000;
   /// How long a bus thread reporting an event waits for room in a full buffer before the
   /// observation is dropped: at a rate the log cannot keep, the saga slows to the log's pace
@@ -66,7 +66,8 @@ struct MessageLoggerStats {
 /// or "dead_lettered" (kDeadLetter) on OnHandled, with queue, module, attempt, reason and the
 /// handler's duration.
 ///
-/// The observer callbacks only copy the event into a bounded in-memory buffer. When it is full
+/// The observer callbacks only write the event's row as JSON text into a bounded in-memory
+/// buffer (serializing the event in place costs less than copying it). When it is full
 /// they wait up to max_wait_for_space for room, then drop and count: the bus is slowed to the
 /// log's pace, never stalled by the store. A thread of the logger
 /// writes the buffer in batches (one Store::Write per batch_size rows, at least every
@@ -110,7 +111,12 @@ class MessageLogger final : public EventObserver {
  private:
   /// Counts `n` observations as dropped and returns true when they cannot be buffered.
   bool RefuseIfFull(size_t n);
-  void Accept(std::vector<MessageObservation> observations);
+  /// A row ready for the store: its id and its document as JSON text (ToMessageRowText).
+  struct PendingRow {
+    std::string id;
+    std::string text;
+  };
+  void Accept(std::vector<PendingRow> rows);
   void Run();
   /// Whether the log (as counted, plus rows written since) holds a prune batch or more beyond
   /// max_count: the writer then runs a retention pass after the drain instead of waiting for
@@ -119,8 +125,7 @@ class MessageLogger final : public EventObserver {
   bool OverCount() const;
   /// Takes the buffer and writes it; the caller holds no lock.
   void DrainOnce();
-  /// Takes the rows' data (they are not used after).
-  void WriteRows(std::span<MessageObservation> rows);
+  void WriteRows(std::span<const PendingRow> rows);
   /// Sets *more (if given) when it stopped at the pass's bound with rows possibly left.
   Result<int64_t> RemoveOldest(const std::vector<FieldFilter>& filters, int64_t at_most,
                                bool* more);
@@ -135,7 +140,7 @@ class MessageLogger final : public EventObserver {
   std::condition_variable wake_;     // the writer: buffer full, flush asked, stopping
   std::condition_variable written_;  // Flush callers: progress
   std::condition_variable space_;    // reporters waiting for room in a full buffer
-  std::vector<MessageObservation> buffer_;
+  std::vector<PendingRow> buffer_;
   uint64_t accepted_seq_ = 0;   // observations accepted so far
   uint64_t processed_seq_ = 0;  // of those, written or lost
   bool flush_requested_ = false;

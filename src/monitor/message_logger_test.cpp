@@ -388,5 +388,40 @@ TEST(MessageLogTest, OrderIdComesFromDataOrItsMetadata) {
   EXPECT_FALSE(IsMessageStatus("retried"));
 }
 
+TEST(MessageLogTest, TheRowsTextIsTheRowsDocument) {
+  FakeClock clock;
+  MessageObservation handled;
+  handled.row_id = "01ROW";
+  handled.envelope = TestEvent("NOTIFICATION_EMAIL_SENT",
+                               {{"to", "a\"b@example.com"},
+                                {"metadata", json::object{{"orderId", "o-9"}}},
+                                {"items", json::array{1, 2.5, nullptr}}},
+                               "notifications", "corr-9", "cause-9", clock.Now());
+  handled.status = std::string(message_status::kFailed);
+  handled.exchange = "ecommerce.events";
+  handled.routing_key = "notification.email.sent";
+  handled.queue = "notifications.events.queue";
+  handled.module = "notifications";
+  handled.attempt = 2;
+  handled.reason = "smtp: timeout";
+  handled.duration_ms = 1.25;
+  handled.at = clock.Now();
+  const auto text = ToMessageRowText(handled, handled.envelope);
+  EXPECT_EQ(ParseJson(text)->as_object(), ToMessageRow(handled)) << text;
+  EXPECT_EQ(GetString(ToMessageRow(handled), "orderId"), "o-9");
+
+  MessageObservation published;
+  published.row_id = "01PUB";
+  published.envelope = TestEvent("ORDER_CREATED", {}, "orders", "corr-1", "", clock.Now());
+  published.status = std::string(message_status::kPublished);
+  published.module = "orders";
+  published.at = clock.Now();
+  const auto row = ParseJson(ToMessageRowText(published, published.envelope))->as_object();
+  EXPECT_EQ(row, ToMessageRow(published));
+  EXPECT_FALSE(row.contains("queue"));
+  EXPECT_FALSE(row.contains("orderId"));
+  EXPECT_EQ(row.at("data"), json::object{});
+}
+
 }  // namespace
 }  // namespace shopflow::monitor

@@ -13,6 +13,15 @@ Result<std::optional<std::string>> ReadTransaction::GetText(std::string_view col
   return std::optional<std::string>(ToJsonText(**doc));
 }
 
+Result<void> Transaction::InsertText(std::string_view collection, std::string_view id,
+                                     std::string_view json_text) {
+  auto parsed = ParseJson(json_text);
+  if (!parsed || !parsed->is_object()) {
+    return ValidationError("document for " + std::string(collection) + " is not a JSON object");
+  }
+  return Insert(collection, id, parsed->get_object());
+}
+
 std::vector<CollectionSpec> MergeCollections(std::vector<std::vector<CollectionSpec>> groups) {
   std::vector<CollectionSpec> out;
   for (auto& group : groups) {

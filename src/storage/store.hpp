@@ -92,6 +92,14 @@ class Transaction : public ReadTransaction {
   /// kConflict when the id or a unique field value already exists.
   virtual Result<void> Insert(std::string_view collection, std::string_view id,
                               const json::object& doc) = 0;
+  /// Insert of a document given as JSON text, for a writer that has it serialized already
+  /// (e.g. by ToJsonText): the SQLite store stores the text as it is, without parsing it and
+  /// writing it again. The text must be one JSON object. kValidationFailed when it is not; the
+  /// SQLite store checks only that it is braced and, through its indexed fields' columns, that
+  /// it parses, so malformed braced text in a collection without indexed fields is stored and
+  /// fails when read. The default parses it and calls Insert.
+  virtual Result<void> InsertText(std::string_view collection, std::string_view id,
+                                  std::string_view json_text);
   /// Replaces an existing document; kNotFound when absent; kConflict on a unique clash.
   virtual Result<void> Replace(std::string_view collection, std::string_view id,
                                const json::object& doc) = 0;

@@ -331,6 +331,42 @@ TEST_P(StoreConformanceTest, DuplicateUniqueFieldIsConflictNamingTheField) {
       [](Transaction& tx) { return tx.Replace(kProducts, "p2", Product("SKU-2", "t", 7)); })));
 }
 
+TEST_P(StoreConformanceTest, InsertTextStoresTheDocumentItsTextIsAndRefusesOtherText) {
+  const json::object product = Product("SKU-1", "books", 5);
+  ASSERT_TRUE(IsOk(
+      Write([&](Transaction& tx) { return tx.InsertText(kProducts, "p1", ToJsonText(product)); })));
+  EXPECT_EQ(Get(kProducts, "p1"), product);
+  // Its fields are indexed and unique like an inserted document's.
+  FindQuery books;
+  books.filters = {{"category", FieldFilter::Op::kEq, "books"}};
+  EXPECT_EQ(Find(kProducts, books).docs.size(), 1u);
+  auto clash = Write([&](Transaction& tx) {
+    return tx.InsertText(kProducts, "p2", ToJsonText(Product("SKU-1", "toys", 1)));
+  });
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code, ErrorCode::kConflict);
+  auto same_id = Write([&](Transaction& tx) {
+    return tx.InsertText(kProducts, "p1", ToJsonText(Product("SKU-9", "toys", 1)));
+  });
+  ASSERT_FALSE(same_id.ok());
+  EXPECT_EQ(same_id.error().code, ErrorCode::kConflict);
+
+  // Text that is not a JSON object: refused, nothing written, the transaction still usable.
+  for (const std::string text :
+       {"[1, 2]", "\"a string\"", "{\"unterminated\": ", "", "nope", "{nope: 1}"}) {
+    Result<void> refused = Ok();
+    ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+      refused = tx.InsertText(kProducts, "bad", text);
+      return tx.Insert(kProducts, "after-" + std::to_string(text.size()),
+                       Product("SKU-A" + std::to_string(text.size()), "x", 1));
+    }))) << text;
+    ASSERT_FALSE(refused.ok()) << text;
+    EXPECT_EQ(refused.error().code, ErrorCode::kValidationFailed) << text;
+    EXPECT_FALSE(Get(kProducts, "bad").has_value()) << text;
+  }
+  EXPECT_EQ(CountAll(kProducts), 7);
+}
+
 TEST_P(StoreConformanceTest, FindOneByUniqueIndexedAndUnindexedField) {
   ASSERT_TRUE(IsOk(Insert(kProducts, "p1", Product("SKU-1", "books", 5))));
   ASSERT_TRUE(IsOk(Insert(kProducts, "p2", Product("SKU-2", "toys", 7))));
