@@ -132,6 +132,10 @@ void Append(std::string& out, const json::value& value) {
 
 }  // namespace
 
+void AppendJsonString(std::string& out, std::string_view text) { AppendString(out, text); }
+void AppendJsonValue(std::string& out, const json::value& value) { Append(out, value); }
+void AppendJsonObject(std::string& out, const json::object& object) { Append(out, object); }
+
 std::string ToJsonText(const json::value& value) {
   std::string out;
   out.reserve(256);

@@ -37,6 +37,12 @@ std::string ToJsonText(const json::array& array);
 std::string ToJsonText(const json::object& object, std::string_view key,
                        const json::value& borrowed);
 
+/// Appends JSON text to `out` as ToJsonText writes it, for a writer that builds a document's
+/// text member by member instead of building the document first (the message log's rows).
+void AppendJsonString(std::string& out, std::string_view text);
+void AppendJsonValue(std::string& out, const json::value& value);
+void AppendJsonObject(std::string& out, const json::object& object);
+
 /// Convenience accessors that tolerate absence and wrong types (for trusted, stored documents).
 std::string GetString(const json::object& obj, std::string_view key,
                       std::string_view fallback = "");
