@@ -167,6 +167,9 @@ void MessageLogger::Run() {
   using Steady = std::chrono::steady_clock;
   // A first pass at once: a process starting over a log beyond its bounds trims it first.
   auto next_prune = Steady::now();
+  // After a failed pass only the interval brings the next one: a store that refuses deletes
+  // would otherwise be asked (and warned about) after every drain.
+  bool last_pass_failed = false;
   std::unique_lock lock(mutex_);
   while (true) {
     wake_.wait_for(lock, options_.flush_interval, [this] {
@@ -176,9 +179,11 @@ void MessageLogger::Run() {
     const bool stop = stopping_;
     lock.unlock();
     DrainOnce();
-    if (!stop && (Steady::now() >= next_prune || OverCount())) {
+    if (!stop && (Steady::now() >= next_prune || (!last_pass_failed && OverCount()))) {
       bool more = false;
-      if (auto pruned = Prune(&more); !pruned) {
+      auto pruned = Prune(&more);
+      last_pass_failed = !pruned;
+      if (!pruned) {
         spdlog::warn("message log: retention pass failed: {}", pruned.error().message);
       }
       // Behind: go on after the next drain (the buffer is written between passes).
