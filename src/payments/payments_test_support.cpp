@@ -67,8 +67,13 @@ void ScriptedGateway::Release() {
   released_ = true;
   for (auto& timer : held_) {
     // On the timer's own executor: the held coroutine is the only other user of the timer.
-    asio::post(timer->get_executor(),
-               [timer] { timer->expires_at(asio::steady_timer::time_point::min()); });
+    // Moved into the handler, not copied: the coroutine may finish and its io_context (with
+    // the timer service) be destroyed before this thread gets on, and the last reference must
+    // then not be dropped here (ASan saw this thread destroy a timer whose service was gone).
+    auto executor = timer->get_executor();
+    asio::post(executor, [timer = std::move(timer)] {
+      timer->expires_at(asio::steady_timer::time_point::min());
+    });
   }
   held_.clear();
 }
