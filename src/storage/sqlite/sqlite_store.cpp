@@ -501,13 +501,7 @@ class SqlTransaction final : public Transaction {
 
   Result<void> Insert(std::string_view collection, std::string_view id,
                       const json::object& doc) override {
-    auto info = schema_.Find(collection);
-    if (!info) return std::move(info).error();
-    auto stmt = db_.Prepare("INSERT INTO " + (*info)->table + " (id, doc) VALUES (?, ?)");
-    if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, id);
-    stmt->Bind(2, ToJsonText(doc));
-    return WriteResult(stmt->Step(), "insert into " + (*info)->name);
+    return InsertText(collection, id, ToJsonText(doc));
   }
 
   Result<void> InsertText(std::string_view collection, std::string_view id,
