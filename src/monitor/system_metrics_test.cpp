@@ -56,6 +56,11 @@ TEST_F(SystemMetricsTest, EventCountersAndHandlerHistogramsMoveWithTraffic) {
   observed_.Subscribe("inventory.events.queue",
                       [](const Delivery&) { return HandlerOutcome::DeadLetter("poison"); }, {});
   ASSERT_TRUE(observed_.Start().ok());
+  // The bus's handler threads call `metrics`: they stop before it goes, however the test ends.
+  struct StopBusFirst {
+    InMemoryEventBus& bus;
+    ~StopBusFirst() { bus.Stop(); }
+  } stop_bus_first{bus_};
 
   auto before = ParseExposition(metrics.Exposition());
   EXPECT_THAT(before.errors, ::testing::IsEmpty());
@@ -63,10 +68,17 @@ TEST_F(SystemMetricsTest, EventCountersAndHandlerHistogramsMoveWithTraffic) {
 
   const std::vector<Envelope> batch = {Event(events::kOrderCreated), Event(events::kOrderCreated)};
   ASSERT_TRUE(observed_.Publish(batch).ok());
+  // A handler's outcome is counted before its duration is observed, and a dead-lettered event
+  // reaches its DLQ after both: wait for every figure asserted below, not just the first.
   ASSERT_TRUE(WaitUntil([&] {
     auto p = ParseExposition(metrics.Exposition());
     return p.Value("shopflow_events_total", {{"outcome", "consumed"}}) == 2 &&
-           p.Value("shopflow_events_total", {{"outcome", "dead_lettered"}}) == 2;
+           p.Value("shopflow_events_total", {{"outcome", "dead_lettered"}}) == 2 &&
+           p.Value("shopflow_handler_duration_seconds_count",
+                   {{"queue", "payments.events.queue"}}) == 2 &&
+           p.Value("shopflow_handler_duration_seconds_count",
+                   {{"queue", "inventory.events.queue"}}) == 2 &&
+           p.Value("shopflow_queue_depth", {{"queue", "dlq.inventory.reserve.failed"}}) == 2;
   }));
 
   const std::string text = metrics.Exposition();
