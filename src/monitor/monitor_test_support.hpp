@@ -143,7 +143,7 @@ class SwitchableStore final : public Store {
     if (down()) return UnavailableError("store stopped");
     return inner_.MarkOutboxSent(sequences);
   }
-  void SetOutboxListener(std::function<void()> listener) override {
+  void SetOutboxListener(OutboxListener listener) override {
     inner_.SetOutboxListener(std::move(listener));
   }
   StoreStatus Status() const override {

@@ -37,7 +37,7 @@ class StubStore final : public Store {
     return std::vector<OutboxRecord>{};
   }
   Result<void> MarkOutboxSent(std::span<const int64_t>) override { return Ok(); }
-  void SetOutboxListener(std::function<void()>) override {}
+  void SetOutboxListener(OutboxListener) override {}
   StoreStatus Status() const override { return {"stub", true, ""}; }
 
  private:

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <set>
 #include <utility>
 #include <vector>
@@ -24,6 +25,9 @@ struct OutboxRelay::Signal {
   // Deletions that failed since the relay last looked: their events are published again.
   uint64_t mark_failures = 0;
   std::string mark_error;
+  // Events the store handed over at commit, in sequence order, not taken by a drain yet.
+  std::deque<OutboxRecord> handed;
+  size_t handed_capacity = 0;
 
   void Notify() {
     {
@@ -32,10 +36,25 @@ struct OutboxRelay::Signal {
     }
     cv.notify_all();
   }
+
+  void HandOver(std::vector<OutboxRecord> committed) {
+    {
+      std::lock_guard lock(mutex);
+      notified = true;
+      // Past the capacity the events are left to be read back: the gap they leave sends the
+      // relay to the store once it reaches them.
+      if (handed.size() + committed.size() <= handed_capacity) {
+        for (auto& record : committed) handed.push_back(std::move(record));
+      }
+    }
+    cv.notify_all();
+  }
 };
 
 OutboxRelay::OutboxRelay(Store& store, EventBus& bus, OutboxRelayOptions options)
-    : store_(store), bus_(bus), options_(std::move(options)), signal_(std::make_shared<Signal>()) {}
+    : store_(store), bus_(bus), options_(std::move(options)), signal_(std::make_shared<Signal>()) {
+  signal_->handed_capacity = options_.handed_over_capacity;
+}
 
 OutboxRelay::~OutboxRelay() { Stop(); }
 
@@ -43,7 +62,9 @@ void OutboxRelay::Start() {
   if (started_) return;
   started_ = true;
   if (options_.register_listener) {
-    store_.SetOutboxListener([signal = signal_] { signal->Notify(); });
+    store_.SetOutboxListener([signal = signal_](std::vector<OutboxRecord> committed) {
+      signal->HandOver(std::move(committed));
+    });
   }
   thread_ = std::thread([this] {
     SetThreadName("outbox-relay");
@@ -99,50 +120,61 @@ OutboxRelay::DrainOutcome OutboxRelay::Drain() {
     std::set<int64_t> marking;
     uint64_t mark_failures = 0;
     std::string mark_error;
+    std::vector<Envelope> events;
+    std::vector<int64_t> sequences;
     {
       std::lock_guard lock(signal_->mutex);
       if (signal_->stopping) return DrainOutcome::kStopped;
-      marking = signal_->marking;
       mark_failures = std::exchange(signal_->mark_failures, 0);
       mark_error = std::move(signal_->mark_error);
+      if (mark_failures == 0) TakeHandedOver(events, sequences);
+      if (events.empty()) marking = signal_->marking;
     }
     if (mark_failures > 0) {
       // The events are out; they are read and published again (same messageIds) once the store
-      // recovers, and consumers dedupe them.
+      // recovers, and consumers dedupe them. They precede next_sequence_: forget it.
+      next_sequence_.reset();
       RecordFailure(false, "marking outbox events sent failed: " + mark_error);
       return DrainOutcome::kFailed;
     }
-    // Rows whose deletion is still queued come first: read past them.
-    auto pending = store_.PendingOutbox(options_.batch_size + marking.size());
-    if (!pending) {
-      RecordFailure(false, "reading the outbox failed: " + pending.error().message);
-      return DrainOutcome::kFailed;
+    const bool handed_over = !events.empty();
+    if (!handed_over) {
+      // Rows whose deletion is still queued come first: read past them.
+      auto pending = store_.PendingOutbox(options_.batch_size + marking.size());
+      if (!pending) {
+        RecordFailure(false, "reading the outbox failed: " + pending.error().message);
+        return DrainOutcome::kFailed;
+      }
+      events.reserve(pending->size());
+      sequences.reserve(pending->size());
+      for (auto& record : *pending) {
+        if (marking.contains(record.sequence)) continue;
+        if (events.size() == options_.batch_size) break;
+        sequences.push_back(record.sequence);
+        events.push_back(std::move(record.event));
+      }
+      if (events.empty()) return DrainOutcome::kEmpty;
     }
-    std::vector<Envelope> events;
-    std::vector<int64_t> sequences;
-    events.reserve(pending->size());
-    sequences.reserve(pending->size());
-    for (auto& record : *pending) {
-      if (marking.contains(record.sequence)) continue;
-      if (events.size() == options_.batch_size) break;
-      sequences.push_back(record.sequence);
-      events.push_back(std::move(record.event));
-    }
-    if (events.empty()) return DrainOutcome::kEmpty;
     if (auto published = bus_.Publish(events); !published) {
+      // Handed-over events are gone from memory: the retry reads them back.
+      next_sequence_.reset();
       RecordFailure(true, "publishing " + std::to_string(events.size()) +
                               " outbox events failed: " + published.error().message);
       return DrainOutcome::kFailed;
     }
+    next_sequence_ = sequences.back() + 1;
     {
       std::lock_guard lock(stats_mutex_);
       stats_.relayed += events.size();
+      if (handed_over) stats_.handed_over += events.size();
     }
     // Deleted with the store's next group commit; the relay goes on meanwhile (waiting for
     // that commit made every hop of the saga one writer round trip longer).
     {
       std::lock_guard lock(signal_->mutex);
       signal_->marking.insert(sequences.begin(), sequences.end());
+      // Handed-over copies of what a read just published take no room meanwhile.
+      DropHandedBefore(*next_sequence_);
     }
     store_.MarkOutboxSentLater(sequences, [signal = signal_, sequences](Result<void> marked) {
       {
@@ -158,6 +190,28 @@ OutboxRelay::DrainOutcome OutboxRelay::Drain() {
     });
     if (events.size() < options_.batch_size) return DrainOutcome::kEmpty;
   }
+}
+
+void OutboxRelay::TakeHandedOver(std::vector<Envelope>& events, std::vector<int64_t>& sequences) {
+  auto& handed = signal_->handed;
+  if (!next_sequence_) {
+    // Until a read tells where the outbox stands, only a read may publish; what it reads is
+    // dropped from here afterwards.
+    return;
+  }
+  DropHandedBefore(*next_sequence_);
+  int64_t expected = *next_sequence_;
+  while (!handed.empty() && handed.front().sequence == expected &&
+         events.size() < options_.batch_size) {
+    sequences.push_back(expected++);
+    events.push_back(std::move(handed.front().event));
+    handed.pop_front();
+  }
+}
+
+void OutboxRelay::DropHandedBefore(int64_t sequence) {
+  auto& handed = signal_->handed;
+  while (!handed.empty() && handed.front().sequence < sequence) handed.pop_front();
 }
 
 bool OutboxRelay::Wait(std::chrono::milliseconds timeout, bool wake_on_notify) {

@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/result.hpp"
 #include "events/event_bus.hpp"
@@ -25,10 +27,14 @@ struct OutboxRelayOptions {
   /// Start() installs the relay as the store's outbox listener (Store::SetOutboxListener). Turn
   /// off when the composition root wires the listener itself and calls Notify().
   bool register_listener = true;
+  /// Most events the store handed over (OutboxListener) held while they wait to be published;
+  /// beyond it a commit's events are dropped from memory and read back from the store instead.
+  size_t handed_over_capacity = 4096;
 };
 
 struct OutboxRelayStats {
   uint64_t relayed = 0;           // events published successfully (re-sends count again)
+  uint64_t handed_over = 0;       // of those, published as handed over, without a store read
   uint64_t publish_failures = 0;  // failed EventBus::Publish calls
   uint64_t store_failures = 0;    // failed PendingOutbox / MarkOutboxSentLater calls
   std::string last_error;         // the latest failure's message; "" if none yet
@@ -41,6 +47,12 @@ struct OutboxRelayStats {
 /// once: when publishing or marking fails the same rows are published again after an
 /// exponential backoff, with the same messageIds, and consumers dedupe through their inbox.
 /// Events are published in outbox (commit) order.
+///
+/// When the store hands a commit's events to its listener (SQLite does), the relay publishes
+/// them from memory instead of reading them back: committed sequence numbers have no gaps, so
+/// a handed-over event whose sequence follows the last one published is the next unsent event.
+/// Anything else — the first drain, a gap (another process writing to the same file, events
+/// dropped beyond handed_over_capacity), a failure — goes back to reading the store.
 ///
 /// One relay thread. It wakes on Notify() (by default wired to the store's outbox listener by
 /// Start), or every poll_interval, and on Start first drains whatever a previous process left
@@ -78,6 +90,11 @@ class OutboxRelay {
 
   void Run();
   DrainOutcome Drain();
+  /// Moves handed-over events that follow next_sequence_ without a gap, at most a batch, into
+  /// `events` and `sequences`; drops those already published. Called with the signal's lock.
+  void TakeHandedOver(std::vector<Envelope>& events, std::vector<int64_t>& sequences);
+  /// Drops handed-over events before `sequence` (published already). With the signal's lock.
+  void DropHandedBefore(int64_t sequence);
   /// Waits up to `timeout`; Notify() ends the wait early only when `wake_on_notify`. Returns
   /// false when stopping.
   bool Wait(std::chrono::milliseconds timeout, bool wake_on_notify);
@@ -93,6 +110,8 @@ class OutboxRelay {
 
   bool started_ = false;
   std::thread thread_;
+  // Relay thread only: the sequence of the next unsent event, when the last drain knows it.
+  std::optional<int64_t> next_sequence_;
 };
 
 }  // namespace shopflow

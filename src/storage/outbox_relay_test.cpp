@@ -107,7 +107,7 @@ class FailingMarksStore final : public Store {
     }
     inner_.MarkOutboxSentLater(std::move(sequences), std::move(done));
   }
-  void SetOutboxListener(std::function<void()> listener) override {
+  void SetOutboxListener(OutboxListener listener) override {
     inner_.SetOutboxListener(std::move(listener));
   }
   StoreStatus Status() const override { return inner_.Status(); }
@@ -145,6 +145,18 @@ class OutboxRelayTest : public ::testing::Test {
       return Ok();
     })));
     return ids;
+  }
+
+  /// CommitEvents, with the ids added to `expected` too.
+  std::vector<std::string> CommitInto(std::vector<std::string>& expected, int count) {
+    auto ids = CommitEvents(count);
+    expected.insert(expected.end(), ids.begin(), ids.end());
+    return ids;
+  }
+
+  /// Waits until `count` or more events are published.
+  bool Published(size_t count) {
+    return WaitUntil([&] { return bus_.PublishedIds().size() >= count; });
   }
 
   size_t Pending() {
@@ -195,6 +207,80 @@ TEST_F(OutboxRelayTest, RelaysCommittedEventsInOrderAndMarksThemSent) {
   EXPECT_EQ(*backlog, 0u);
 }
 
+TEST_F(OutboxRelayTest, EventsHandedOverAtCommitArePublishedWithoutAReadBack) {
+  ASSERT_NE(store_, nullptr);
+  OutboxRelay relay(*store_, bus_, FastRetries());
+  relay.Start();
+  // The first events are read: until a read, the relay cannot know that nothing precedes them.
+  std::vector<std::string> expected = CommitEvents(2);
+  ASSERT_TRUE(Published(expected.size()));
+  EXPECT_EQ(relay.Stats().handed_over, 0u);
+  for (int round = 0; round < 5; ++round) {
+    CommitInto(expected, 1 + round);
+    ASSERT_TRUE(Published(expected.size()));
+  }
+  EXPECT_EQ(bus_.PublishedIds(), expected);
+  EXPECT_EQ(relay.Stats().handed_over, expected.size() - 2);
+  EXPECT_EQ(relay.Stats().relayed, expected.size());
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+}
+
+TEST_F(OutboxRelayTest, EventsAnotherWriterCommittedAreReadAtTheGapTheyLeave) {
+  ASSERT_NE(store_, nullptr);
+  OutboxRelay relay(*store_, bus_, FastRetries());
+  relay.Start();
+  std::vector<std::string> expected = CommitEvents(2);
+  ASSERT_TRUE(Published(expected.size()));
+  {
+    // Another process on the same file: its commits never reach this relay's listener.
+    auto other = Open();
+    ASSERT_NE(other, nullptr);
+    std::swap(store_, other);
+    CommitInto(expected, 3);
+    std::swap(store_, other);
+  }
+  CommitInto(expected, 2);  // handed over, but after a gap: the relay reads
+  ASSERT_TRUE(Published(expected.size()));
+  EXPECT_EQ(bus_.PublishedIds(), expected);
+  EXPECT_EQ(relay.Stats().handed_over, 0u);
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+}
+
+TEST_F(OutboxRelayTest, EventsBeyondTheHandOverCapacityAreReadBack) {
+  ASSERT_NE(store_, nullptr);
+  auto options = FastRetries();
+  options.handed_over_capacity = 3;
+  OutboxRelay relay(*store_, bus_, options);
+  relay.Start();
+  std::vector<std::string> expected = CommitEvents(1);
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));  // published, then marked
+  CommitInto(expected, 3);                                 // fits
+  ASSERT_TRUE(Published(expected.size()));
+  EXPECT_EQ(relay.Stats().handed_over, 3u);
+  CommitInto(expected, 4);  // does not: read back
+  ASSERT_TRUE(Published(expected.size()));
+  EXPECT_EQ(bus_.PublishedIds(), expected);
+  EXPECT_EQ(relay.Stats().handed_over, 3u);
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+}
+
+TEST_F(OutboxRelayTest, HandedOverEventsThatFailToPublishAreReadBackAndRetried) {
+  ASSERT_NE(store_, nullptr);
+  OutboxRelay relay(*store_, bus_, FastRetries());
+  relay.Start();
+  std::vector<std::string> expected = CommitEvents(1);
+  ASSERT_TRUE(Published(expected.size()));
+  bus_.FailNext(2);
+  const auto retried = CommitInto(expected, 2);
+  ASSERT_TRUE(Published(expected.size()));
+  EXPECT_EQ(bus_.PublishedIds(), expected);
+  const auto attempts = bus_.Attempts();
+  ASSERT_EQ(attempts.size(), 4u);  // the first event; two failures and a success
+  for (size_t i = 1; i < attempts.size(); ++i) EXPECT_EQ(attempts[i], retried);
+  EXPECT_EQ(relay.Stats().publish_failures, 2u);
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+}
+
 TEST_F(OutboxRelayTest, DrainsABacklogLargerThanOneBatchInOrder) {
   ASSERT_NE(store_, nullptr);
   const auto expected = CommitEvents(23);
@@ -240,6 +326,25 @@ TEST_F(OutboxRelayTest, EventsWhoseDeletionFailedArePublishedAgainThenDeleted) {
   EXPECT_EQ(bus_.PublishedIds(), twice);
   EXPECT_EQ(relay.Stats().store_failures, 1u);
   EXPECT_NE(relay.Stats().last_error.find("disk I/O error"), std::string::npos);
+  relay.Stop();
+}
+
+TEST_F(OutboxRelayTest, HandedOverEventsWhoseDeletionFailedArePublishedAgain) {
+  FailingMarksStore store(*store_);
+  OutboxRelay relay(store, bus_, FastRetries());
+  relay.Start();
+  std::vector<std::string> expected = CommitEvents(1);
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0 && bus_.PublishedIds().size() == 1; }));
+  store.FailNextMarks(1);
+  // Handed over and published, not deleted: read back and published again.
+  const auto twice = CommitInto(expected, 2);
+  expected.insert(expected.end(), twice.begin(), twice.end());
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0 && bus_.PublishedIds().size() == 5; }))
+      << bus_.PublishedIds().size() << " published, " << Pending() << " pending";
+  CommitInto(expected, 1);
+  ASSERT_TRUE(Published(expected.size()));
+  EXPECT_EQ(bus_.PublishedIds(), expected);
+  EXPECT_EQ(relay.Stats().store_failures, 1u);
   relay.Stop();
 }
 

@@ -112,7 +112,8 @@ class Transaction : public ReadTransaction {
                                       std::span<const FieldFilter> filters, int64_t limit) = 0;
 
   /// Transactional outbox: the event is stored with this transaction and relayed after commit.
-  virtual Result<void> AppendOutbox(const Envelope& event) = 0;
+  /// Taken by value: a store that hands committed events to its outbox listener keeps it.
+  virtual Result<void> AppendOutbox(Envelope event) = 0;
   /// Inbox: records that `consumer` applied `message_id`. Returns false (and records nothing)
   /// when it was already applied, so the caller skips the effect.
   virtual Result<bool> MarkApplied(std::string_view consumer, std::string_view message_id) = 0;
@@ -123,6 +124,11 @@ struct OutboxRecord {
   int64_t sequence = 0;
   Envelope event;
 };
+
+/// Told, on the store's writer thread, of each commit that appended outbox events. `committed`
+/// holds those events in sequence order when the store hands them over (SQLite: its relay then
+/// publishes them without reading them back), or is empty (the relay reads PendingOutbox).
+using OutboxListener = std::function<void(std::vector<OutboxRecord> committed)>;
 
 struct StoreStatus {
   std::string backend;  // "sqlite" or "mongodb"
@@ -168,8 +174,8 @@ class Store {
     return pending->size();
   }
   /// Called (from the writer thread) after each commit that appended outbox rows, to wake a
-  /// relay. Set once, before writes start.
-  virtual void SetOutboxListener(std::function<void()> listener) = 0;
+  /// relay (see OutboxListener). Set once, before writes start.
+  virtual void SetOutboxListener(OutboxListener listener) = 0;
 
   virtual StoreStatus Status() const = 0;
 };

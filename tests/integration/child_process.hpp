@@ -52,6 +52,15 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
+  /// The last `bytes` of the process's output, for a failing test to show.
+  std::string LogTail(size_t bytes = 3000) const {
+    std::ifstream in(log_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string all = text.str();
+    return all.size() <= bytes ? all : "…" + all.substr(all.size() - bytes);
+  }
+
   /// Polls the log until the listening line; the port, or nullopt if none came in time.
   std::optional<int> WaitForPort(std::chrono::seconds timeout = std::chrono::seconds(30)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

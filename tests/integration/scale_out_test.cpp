@@ -132,11 +132,24 @@ TEST(ScaleOut, TheSagaWorksAcrossProcessesAndPaymentsCompete) {
         return WaitFor([&] { return dashboard.Saw("INVENTORY_UPDATED:published:inventory"); },
                        std::chrono::milliseconds(500));
       },
-      std::chrono::seconds(30)));
+      std::chrono::seconds(30)))
+      << "the orders process's dashboard never showed inventory's events; its log:\n"
+      << orders_p->LogTail() << "\ninventory's log:\n"
+      << inventory_p->LogTail();
 
   // The orders process learns the catalog from INVENTORY_UPDATED events: wait until it knows.
-  ASSERT_TRUE(WaitFor([&] { return order(products[1].id, nullptr).status == 201; },
-                      std::chrono::seconds(30)));
+  HttpResult last_refusal;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = order(products[1].id, nullptr);
+        if (r.status != 201) last_refusal = r;
+        return r.status == 201;
+      },
+      std::chrono::seconds(30)))
+      << "the orders process never learned product " << products[1].id << ": last answer "
+      << last_refusal.status << " " << last_refusal.body << "; its log:\n"
+      << orders_p->LogTail() << "\ninventory's log:\n"
+      << inventory_p->LogTail();
   int accepted = 1;
   for (int n = 0; n < 60; ++n) {
     const char* card = n % 7 == 0 ? "4000000000000002" : nullptr;
@@ -147,7 +160,7 @@ TEST(ScaleOut, TheSagaWorksAcrossProcessesAndPaymentsCompete) {
   ASSERT_TRUE(WaitFor([&] { return Balanced(orders, inventory, payments, products); },
                       std::chrono::seconds(90)));
   auto list = orders.Request("GET", "/api/orders?status=failed").Json().as_object();
-  EXPECT_EQ(GetInt(list, "total"), 9);  // the declined cards
+  EXPECT_EQ(GetInt(list, "total"), 9);                                   // the declined cards
   EXPECT_EQ(ConsumersOf(vhost.name(), "payments.events.queue"), 2 * 3);  // two processes
   EXPECT_TRUE(dashboard.Saw("PAYMENT_SUCCEEDED:published:payments"));
   EXPECT_TRUE(dashboard.Saw("INVENTORY_RESERVED:published:inventory"));

@@ -834,11 +834,41 @@ TEST_P(StoreConformanceTest, OutboxInboxAndDocumentsSurviveReopen) {
 }
 
 TEST_P(StoreConformanceTest, OutboxListenerRunsAfterCommitsWithEvents) {
-  std::atomic<int> calls{0};
-  store().SetOutboxListener([&calls] { calls.fetch_add(1); });
-  ASSERT_TRUE(
-      IsOk(Write([](Transaction& tx) { return tx.AppendOutbox(Event("ORDER_CREATED", 1)); })));
-  EXPECT_TRUE(WaitUntil([&] { return calls.load() >= 1; }));
+  std::mutex mutex;
+  std::vector<std::vector<OutboxRecord>> calls;
+  store().SetOutboxListener([&](std::vector<OutboxRecord> committed) {
+    std::lock_guard lock(mutex);
+    calls.push_back(std::move(committed));
+  });
+  // Rolled back: not reported.
+  EXPECT_FALSE(Write([](Transaction& tx) -> Result<void> {
+                 EXPECT_TRUE(IsOk(tx.AppendOutbox(Event("ORDER_FAILED", 0))));
+                 return ConflictError("no");
+               }).ok());
+  ASSERT_TRUE(IsOk(Write([](Transaction& tx) -> Result<void> {
+    if (auto a = tx.AppendOutbox(Event("ORDER_CREATED", 1)); !a) return a;
+    return tx.AppendOutbox(Event("PAYMENT_REQUESTED", 2));
+  })));
+  EXPECT_TRUE(WaitUntil([&] {
+    std::lock_guard lock(mutex);
+    return !calls.empty();
+  }));
+  auto pending = store().PendingOutbox(10);
+  ASSERT_TRUE(IsOk(pending));
+  ASSERT_EQ(pending->size(), 2u);
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(calls.size(), 1u);
+    // A store that hands the committed events over hands exactly those, as they are read back.
+    if (!calls[0].empty()) {
+      ASSERT_EQ(calls[0].size(), 2u);
+      for (size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(calls[0][i].sequence, (*pending)[i].sequence);
+        EXPECT_EQ(calls[0][i].event.metadata.message_id, (*pending)[i].event.metadata.message_id);
+        EXPECT_EQ(calls[0][i].event.data, (*pending)[i].event.data);
+      }
+    }
+  }
   // The listener is cleared before `calls` goes out of scope.
   store().SetOutboxListener({});
 }

@@ -610,7 +610,7 @@ class MongoTransaction final : public Transaction {
     return IntField(reply.get(), "deletedCount").value_or(0);
   }
 
-  Result<void> AppendOutbox(const Envelope& event) override {
+  Result<void> AppendOutbox(Envelope event) override {
     // Rejected here rather than when relayed: an unparsable row would never leave the outbox.
     if (event.event_type.empty() || event.metadata.message_id.empty()) {
       return ValidationError("outbox event needs an eventType and a messageId");
@@ -911,7 +911,7 @@ struct MongoStore::Impl {
   mongo::ClientPtr monitor_client;  // used only by the monitor thread (and Open before it)
 
   std::mutex listener_mutex;
-  std::function<void()> outbox_listener;
+  OutboxListener outbox_listener;
 
   std::mutex queue_mutex;
   std::condition_variable queue_cv;
@@ -1042,12 +1042,13 @@ struct MongoStore::Impl {
   Result<void> RunRead(const ReadFn& fn);
 
   void NotifyOutbox() {
-    std::function<void()> listener;
+    OutboxListener listener;
     {
       std::lock_guard lock(listener_mutex);
       listener = outbox_listener;
     }
-    if (listener) mongo::CallbackGuarded("outbox listener", listener);
+    // No events handed over: the relay reads them (and their sequences) back from the server.
+    if (listener) mongo::CallbackGuarded("outbox listener", listener, std::vector<OutboxRecord>{});
   }
 };
 
@@ -1331,7 +1332,7 @@ Result<void> MongoStore::MarkOutboxSent(std::span<const int64_t> sequences) {
   return Ok();
 }
 
-void MongoStore::SetOutboxListener(std::function<void()> listener) {
+void MongoStore::SetOutboxListener(OutboxListener listener) {
   std::lock_guard lock(impl_->listener_mutex);
   impl_->outbox_listener = std::move(listener);
 }

@@ -73,7 +73,7 @@ class MongoStore final : public Store {
   Result<std::vector<OutboxRecord>> PendingOutbox(size_t limit) override;
   Result<size_t> CountPendingOutbox(size_t cap) override;
   Result<void> MarkOutboxSent(std::span<const int64_t> sequences) override;
-  void SetOutboxListener(std::function<void()> listener) override;
+  void SetOutboxListener(OutboxListener listener) override;
   /// {"mongodb", last background ping succeeded, redacted URL and database}. No I/O: health
   /// checks call it on HTTP threads.
   StoreStatus Status() const override;

@@ -424,7 +424,8 @@ class SqlTransaction final : public Transaction {
  public:
   SqlTransaction(Connection& connection, const Schema& schema) : db_(connection), schema_(schema) {}
 
-  bool appended_outbox() const { return appended_outbox_; }
+  /// The outbox events this transaction appended, with their sequences (for the listener).
+  std::vector<OutboxRecord>& appended_outbox() { return appended_outbox_; }
 
   Result<std::optional<json::object>> Get(std::string_view collection,
                                           std::string_view id) override {
@@ -575,7 +576,7 @@ class SqlTransaction final : public Transaction {
     return static_cast<int64_t>(sqlite3_changes(db_.db()));
   }
 
-  Result<void> AppendOutbox(const Envelope& event) override {
+  Result<void> AppendOutbox(Envelope event) override {
     // Rejected here rather than when relayed: ParseEnvelope would refuse the row later and it
     // would never leave the outbox.
     if (event.event_type.empty() || event.metadata.message_id.empty()) {
@@ -589,7 +590,7 @@ class SqlTransaction final : public Transaction {
     stmt->Bind(3, SerializeEnvelope(event));
     stmt->Bind(4, NowMillis());
     if (auto done = WriteResult(stmt->Step(), "append to outbox"); !done) return done;
-    appended_outbox_ = true;
+    appended_outbox_.push_back(OutboxRecord{sqlite3_last_insert_rowid(db_.db()), std::move(event)});
     return Ok();
   }
 
@@ -670,7 +671,7 @@ class SqlTransaction final : public Transaction {
 
   Connection& db_;
   const Schema& schema_;
-  bool appended_outbox_ = false;
+  std::vector<OutboxRecord> appended_outbox_;
 };
 
 }  // namespace sqlite
@@ -830,7 +831,8 @@ void SqliteStore::WriterLoop() {
 void SqliteStore::RunBatch(std::vector<WriteItem>& batch) {
   Connection& db = *writer_;
   std::vector<Result<void>> results(batch.size());
-  bool appended_outbox = false;
+  // The outbox events of the items that commit, in sequence order, for the listener.
+  std::vector<OutboxRecord> appended_outbox;
 
   // Group commit: one BEGIN IMMEDIATE … COMMIT (one WAL sync) for the whole batch; each item
   // runs inside its own savepoint so its failure rolls back only its own writes. A batch of one
@@ -852,7 +854,14 @@ void SqliteStore::RunBatch(std::vector<WriteItem>& batch) {
       }
     } else {
       if (savepoints) batch_result = db.Exec("RELEASE item");
-      if (batch_result) appended_outbox = appended_outbox || tx.appended_outbox();
+      if (batch_result) {
+        auto& appended = tx.appended_outbox();
+        if (appended_outbox.empty()) {
+          appended_outbox = std::move(appended);
+        } else {
+          std::move(appended.begin(), appended.end(), std::back_inserter(appended_outbox));
+        }
+      }
     }
     // Some errors (disk full, I/O) make SQLite roll back the whole transaction by itself;
     // continuing would run the remaining items in autocommit mode.
@@ -864,7 +873,7 @@ void SqliteStore::RunBatch(std::vector<WriteItem>& batch) {
   if (lone_failure) {
     // The only item failed: nothing to commit. Its own error is its result.
     if (db.InTransaction()) (void)db.Exec("ROLLBACK");
-    appended_outbox = false;
+    appended_outbox.clear();
   } else if (batch_result) {
     batch_result = db.Exec("COMMIT");
   }
@@ -872,7 +881,7 @@ void SqliteStore::RunBatch(std::vector<WriteItem>& batch) {
     if (db.InTransaction()) (void)db.Exec("ROLLBACK");
     spdlog::error("SqliteStore: write batch of {} failed: {}", batch.size(),
                   batch_result.error().message);
-    appended_outbox = false;
+    appended_outbox.clear();
     // Items that failed on their own keep their own (more telling) error; everything else in
     // the batch was rolled back by the batch failure.
     for (auto& result : results) {
@@ -886,13 +895,13 @@ void SqliteStore::RunBatch(std::vector<WriteItem>& batch) {
     (results[i] ? writes_committed_ : writes_failed_).fetch_add(1, std::memory_order_relaxed);
     if (batch[i].done) CallbackGuarded("write completion", batch[i].done, std::move(results[i]));
   }
-  if (appended_outbox) {
-    std::function<void()> listener;
+  if (!appended_outbox.empty()) {
+    OutboxListener listener;
     {
       std::lock_guard lock(listener_mutex_);
       listener = outbox_listener_;
     }
-    if (listener) CallbackGuarded("outbox listener", listener);
+    if (listener) CallbackGuarded("outbox listener", listener, std::move(appended_outbox));
   }
 }
 
@@ -999,7 +1008,7 @@ void SqliteStore::MarkOutboxSentLater(std::vector<int64_t> sequences, DoneFn don
       std::move(done)});
 }
 
-void SqliteStore::SetOutboxListener(std::function<void()> listener) {
+void SqliteStore::SetOutboxListener(OutboxListener listener) {
   std::lock_guard lock(listener_mutex_);
   outbox_listener_ = std::move(listener);
 }

@@ -98,8 +98,9 @@ class SqliteStore final : public Store {
   /// Queues the deletion with the other writes; `done` runs on the writer thread.
   void MarkOutboxSentLater(std::vector<int64_t> sequences, DoneFn done) override;
   /// Replaces the listener; it runs on the writer thread after each commit that appended outbox
-  /// rows, and must be quick (wake a relay). May be called at any time.
-  void SetOutboxListener(std::function<void()> listener) override;
+  /// rows, with those rows (sequences and events), and must be quick (wake a relay). May be
+  /// called at any time.
+  void SetOutboxListener(OutboxListener listener) override;
 
   /// {"sqlite", true, path}.
   StoreStatus Status() const override;
@@ -130,7 +131,7 @@ class SqliteStore final : public Store {
   std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;
 
   std::mutex listener_mutex_;
-  std::function<void()> outbox_listener_;
+  OutboxListener outbox_listener_;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;

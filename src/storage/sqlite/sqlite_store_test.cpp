@@ -341,8 +341,14 @@ TEST_F(SqliteStoreTest, ConflictDetailsNameTheClashingField) {
 }
 
 TEST_F(SqliteStoreTest, GroupCommitPutsQueuedWritesInOneTransactionAndIsolatesFailures) {
+  std::mutex handed_mutex;  // declared before the store: the listener runs until it closes
+  std::vector<OutboxRecord> handed;
   auto store = OpenOrFail(Options());
   ASSERT_NE(store, nullptr);
+  store->SetOutboxListener([&](std::vector<OutboxRecord> committed) {
+    std::lock_guard lock(handed_mutex);
+    for (auto& record : committed) handed.push_back(std::move(record));
+  });
   Gate release;
   CompletionCounter blocker_done;
   BlockWriter(*store, release, blocker_done);
@@ -379,6 +385,21 @@ TEST_F(SqliteStoreTest, GroupCommitPutsQueuedWritesInOneTransactionAndIsolatesFa
   auto pending = store->PendingOutbox(1000);
   ASSERT_TRUE(IsOk(pending));
   EXPECT_EQ(pending->size(), static_cast<size_t>(kQueued * 3 / 4));
+
+  // The listener was handed exactly the committed events: none of a rolled-back savepoint (whose
+  // sequence numbers the next items reuse), each with the sequence it is stored under.
+  EXPECT_TRUE(testing::WaitUntil([&] {
+    std::lock_guard lock(handed_mutex);
+    return handed.size() >= pending->size();
+  }));
+  {
+    std::lock_guard lock(handed_mutex);
+    ASSERT_EQ(handed.size(), pending->size());
+    for (size_t i = 0; i < handed.size(); ++i) {
+      EXPECT_EQ(handed[i].sequence, (*pending)[i].sequence);
+      EXPECT_EQ(handed[i].event.metadata.message_id, (*pending)[i].event.metadata.message_id);
+    }
+  }
 }
 
 TEST_F(SqliteStoreTest, MaxBatchBoundsTheGroupSize) {
@@ -535,7 +556,8 @@ TEST_F(SqliteStoreTest, CountPendingOutboxCountsUpToTheCapWithoutReadingEvents) 
 TEST_F(SqliteStoreTest, ThrowingCallbacksDoNotStopTheWriter) {
   auto store = OpenOrFail(Options());
   ASSERT_NE(store, nullptr);
-  store->SetOutboxListener([] { throw std::runtime_error("listener bug"); });
+  store->SetOutboxListener(
+      [](std::vector<OutboxRecord>) { throw std::runtime_error("listener bug"); });
   CompletionCounter thrown;
   store->Write(
       [](Transaction& tx) {
