@@ -159,6 +159,11 @@ class OutboxRelayTest : public ::testing::Test {
     return WaitUntil([&] { return bus_.PublishedIds().size() >= count; });
   }
 
+  /// Waits until `relay` counts `count` or more events relayed (its stats follow the publish).
+  static bool Relayed(const OutboxRelay& relay, size_t count) {
+    return WaitUntil([&] { return relay.Stats().relayed >= count; });
+  }
+
   size_t Pending() {
     auto pending = store_->PendingOutbox(100'000);
     EXPECT_TRUE(IsOk(pending));
@@ -209,15 +214,17 @@ TEST_F(OutboxRelayTest, RelaysCommittedEventsInOrderAndMarksThemSent) {
 
 TEST_F(OutboxRelayTest, EventsHandedOverAtCommitArePublishedWithoutAReadBack) {
   ASSERT_NE(store_, nullptr);
+  // The first events are read: until a read, the relay cannot know that nothing precedes them.
+  // They are committed before the relay starts, so that no wake-up of theirs is still pending
+  // when the next commit lands (it would read that commit before its hand-over arrived).
+  std::vector<std::string> expected = CommitEvents(2);
   OutboxRelay relay(*store_, bus_, FastRetries());
   relay.Start();
-  // The first events are read: until a read, the relay cannot know that nothing precedes them.
-  std::vector<std::string> expected = CommitEvents(2);
-  ASSERT_TRUE(Published(expected.size()));
+  ASSERT_TRUE(Relayed(relay, expected.size()));
   EXPECT_EQ(relay.Stats().handed_over, 0u);
   for (int round = 0; round < 5; ++round) {
     CommitInto(expected, 1 + round);
-    ASSERT_TRUE(Published(expected.size()));
+    ASSERT_TRUE(Relayed(relay, expected.size()));
   }
   EXPECT_EQ(bus_.PublishedIds(), expected);
   EXPECT_EQ(relay.Stats().handed_over, expected.size() - 2);
@@ -240,7 +247,7 @@ TEST_F(OutboxRelayTest, EventsAnotherWriterCommittedAreReadAtTheGapTheyLeave) {
     std::swap(store_, other);
   }
   CommitInto(expected, 2);  // handed over, but after a gap: the relay reads
-  ASSERT_TRUE(Published(expected.size()));
+  ASSERT_TRUE(Relayed(relay, expected.size()));
   EXPECT_EQ(bus_.PublishedIds(), expected);
   EXPECT_EQ(relay.Stats().handed_over, 0u);
   ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
@@ -250,15 +257,15 @@ TEST_F(OutboxRelayTest, EventsBeyondTheHandOverCapacityAreReadBack) {
   ASSERT_NE(store_, nullptr);
   auto options = FastRetries();
   options.handed_over_capacity = 3;
+  std::vector<std::string> expected = CommitEvents(1);  // read at start, as above
   OutboxRelay relay(*store_, bus_, options);
   relay.Start();
-  std::vector<std::string> expected = CommitEvents(1);
   ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));  // published, then marked
   CommitInto(expected, 3);                                 // fits
-  ASSERT_TRUE(Published(expected.size()));
+  ASSERT_TRUE(Relayed(relay, expected.size()));
   EXPECT_EQ(relay.Stats().handed_over, 3u);
   CommitInto(expected, 4);  // does not: read back
-  ASSERT_TRUE(Published(expected.size()));
+  ASSERT_TRUE(Relayed(relay, expected.size()));
   EXPECT_EQ(bus_.PublishedIds(), expected);
   EXPECT_EQ(relay.Stats().handed_over, 3u);
   ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
