@@ -188,6 +188,17 @@ TEST_F(SqliteStoreTest, UnusablePathsAreUnavailableErrors) {
   }
 }
 
+TEST_F(SqliteStoreTest, SqliteKeepsNoMemoryStatistics) {
+  // The store's first open turns them off (they cost a global lock per allocation). In this
+  // binary every test reaches SQLite through a store's open first, so it applies in any order.
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(IsOk(WriteAndWait(*store, [](Transaction& tx) {
+    return tx.Insert("orders", "o1", {{"status", "NEW"}});
+  })));
+  EXPECT_EQ(sqlite3_memory_used(), 0);
+}
+
 TEST_F(SqliteStoreTest, UsesWalModeAndIndexesTheDeclaredFields) {
   auto store = OpenOrFail(Options());
   ASSERT_NE(store, nullptr);
