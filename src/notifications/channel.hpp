@@ -33,6 +33,12 @@ class NotificationChannel {
  public:
   virtual ~NotificationChannel() = default;
   virtual Result<void> Send(const OutgoingMessage& message) = 0;
+
+  /// True when Send has no effect outside this process (no gateway configured: the stored
+  /// notification is the record). The service then stores such a notification as sent, with its
+  /// event, in the write that stores it, instead of storing it pending and settling it after
+  /// Send in a second write: with nothing external, there is nothing to lose between the two.
+  virtual bool RecordsOnly() const { return false; }
 };
 
 /// One channel per NotificationType; none may be null.

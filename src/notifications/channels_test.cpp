@@ -302,7 +302,10 @@ TEST(EmailChannel, DeliversTheRenderedHtmlOverSmtp) {
 
 TEST(EmailChannel, RecordsOnlyWithoutAnSmtpUrl) {
   EmailChannel channel({"", "shop@example.com", 2000ms, 5000ms});
+  EXPECT_TRUE(channel.RecordsOnly());
   EXPECT_TRUE(channel.Send(Email("customer-42", "s", "<p>x</p>")).ok());
+  SmtpServer smtp;
+  EXPECT_FALSE(EmailChannel({smtp.url(), "shop@example.com", 2000ms, 5000ms}).RecordsOnly());
 }
 
 TEST(EmailChannel, RefusesRecipientsThatCouldInjectSmtpCommands) {
@@ -364,6 +367,7 @@ TEST(EmailChannel, ASilentServerTimesOut) {
 TEST(SmsChannel, PostsJsonToTheWebhook) {
   HttpServer hook(200);
   SmsChannel channel({hook.url(), 2000ms, 5000ms});
+  EXPECT_FALSE(channel.RecordsOnly());
   OutgoingMessage m;
   m.notification_id = "n1";
   m.type = NotificationType::kSms;
@@ -386,6 +390,7 @@ TEST(SmsChannel, PostsJsonToTheWebhook) {
 TEST(PushChannel, PostsTitleBodyAndDataAndTreatsNon2xxAsFailure) {
   HttpServer hook(500);
   PushChannel channel({hook.url(), 2000ms, 5000ms});
+  EXPECT_FALSE(channel.RecordsOnly());
   OutgoingMessage m;
   m.notification_id = "n2";
   m.type = NotificationType::kPush;
@@ -409,6 +414,9 @@ TEST(PushChannel, PostsTitleBodyAndDataAndTreatsNon2xxAsFailure) {
 TEST(Channels, WithoutUrlsEveryChannelRecordsOnly) {
   NotificationsOptions options;  // no SMTP, no webhooks
   NotificationChannels channels = MakeChannels(options);
+  EXPECT_TRUE(channels.email->RecordsOnly());
+  EXPECT_TRUE(channels.sms->RecordsOnly());
+  EXPECT_TRUE(channels.push->RecordsOnly());
   OutgoingMessage m = Email("customer-1", "s", "x");
   EXPECT_TRUE(channels.email->Send(m).ok());
   m.type = NotificationType::kSms;

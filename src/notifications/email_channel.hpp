@@ -26,6 +26,7 @@ class EmailChannel final : public NotificationChannel {
  public:
   explicit EmailChannel(EmailChannelOptions options);
   Result<void> Send(const OutgoingMessage& message) override;
+  bool RecordsOnly() const override { return options_.smtp_url.empty(); }
 
  private:
   const EmailChannelOptions options_;

@@ -63,6 +63,19 @@ class NotificationApiTest : public testing::ServiceFixture {
     return fields;
   }
 
+  /// The one stored notification is `n`, and the one event, of `type`, carries it.
+  void ExpectStoredAndAnnounced(const json::object& n, std::string_view type) {
+    auto stored = AllNotifications();
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0].ToJson(), n);
+    auto events = OutboxEvents();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].event_type, type);
+    EXPECT_EQ(events[0].data, n);
+    EXPECT_EQ(events[0].metadata.source, "notifications");
+    EXPECT_EQ(events[0].metadata.correlation_id, "corr-api");
+  }
+
   size_t ChannelCalls() {
     return email_->sent().size() + sms_->sent().size() + push_->sent().size();
   }
@@ -90,15 +103,21 @@ TEST_F(NotificationApiTest, EmailWithContentIsSentStoredAndAnnounced) {
   EXPECT_EQ(email_->sent()[0].recipient, "ana@example.com");
   EXPECT_EQ(email_->sent()[0].notification_id, GetString(n, "notificationId"));
 
-  auto stored = AllNotifications();
-  ASSERT_EQ(stored.size(), 1u);
-  EXPECT_EQ(stored[0].ToJson(), n);
-  auto events = OutboxEvents();
-  ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].event_type, events::kNotificationEmailSent);
-  EXPECT_EQ(events[0].data, n);
-  EXPECT_EQ(events[0].metadata.source, "notifications");
-  EXPECT_EQ(events[0].metadata.correlation_id, "corr-api");
+  ExpectStoredAndAnnounced(n, events::kNotificationEmailSent);
+}
+
+TEST_F(NotificationApiTest, ARecordOnlyChannelStoresItSentWithItsEventInOneWrite) {
+  sms_->SetRecordsOnly(true);
+  const uint64_t writes_before = store_->Stats().writes_committed;
+  auto response = Post("/api/notifications/sms", R"({"to":"+5511999990000","message":"Oi"})");
+  ASSERT_EQ(response.status, 201) << ToJsonText(response.body);
+  const json::object& n = Body(response);
+  EXPECT_EQ(GetString(n, "status"), "sent");
+  EXPECT_EQ(GetString(n, "sentAt"), FormatRfc3339(clock_.Now()));
+  EXPECT_EQ(store_->Stats().writes_committed - writes_before, 1u);
+  EXPECT_TRUE(sms_->sent().empty());
+
+  ExpectStoredAndAnnounced(n, events::kNotificationSmsSent);
 }
 
 TEST_F(NotificationApiTest, EmailWithTemplateIsRenderedWithItsDefaultSubject) {

@@ -375,6 +375,48 @@ TEST_F(NotificationEventHandlerTest, ABatchIsStoredInOneWriteAndSettledInAnother
   EXPECT_EQ(OutboxEvents().size(), 3u);
 }
 
+TEST_F(NotificationEventHandlerTest, ARecordOnlyChannelStoresEachSentWithItsEventInOneWrite) {
+  email_->SetRecordsOnly(true);
+  json::object payment{
+      {"paymentId", "01JPAY"},      {"orderId", "01JORDER"},     {"amount", 2.5},
+      {"status", "succeeded"},      {"method", "credit_card"},   {"transactionId", "txn_1"},
+      {"customerId", "customer-9"}, {"metadata", json::object{}}};
+  const std::vector<Delivery> batch = {
+      DeliveryOf(Event(events::kOrderCreated, OrderData({{"email", "ana@example.com"}}))),
+      DeliveryOf(Event(events::kPaymentSucceeded, payment)),
+  };
+  const uint64_t writes_before = store_->Stats().writes_committed;
+  const std::vector<HandlerOutcome> outcomes = handler_->HandleBatch(batch);
+  ASSERT_EQ(outcomes.size(), batch.size());
+  for (const auto& outcome : outcomes) EXPECT_EQ(outcome.kind, HandlerOutcome::Kind::kAck);
+  // Stored sent in phase 1: no second write, and nothing handed to the channel.
+  EXPECT_EQ(store_->Stats().writes_committed - writes_before, 1u);
+  EXPECT_TRUE(email_->sent().empty());
+
+  auto stored = AllNotifications();
+  ASSERT_EQ(stored.size(), 2u);
+  std::map<std::string, json::object> doc_by_cause;
+  for (const auto& n : stored) {
+    EXPECT_EQ(n.status, NotificationStatus::kSent);
+    EXPECT_EQ(n.sent_at, clock_.Now());
+    doc_by_cause[GetString(n.metadata, "causationId")] = n.ToJson();
+  }
+  auto events = OutboxEvents();
+  ASSERT_EQ(events.size(), 2u);
+  for (const auto& e : events) {
+    EXPECT_EQ(e.event_type, events::kNotificationEmailSent);
+    EXPECT_EQ(e.metadata.source, "notifications");
+    EXPECT_EQ(e.metadata.correlation_id, "corr-saga");
+    ASSERT_TRUE(doc_by_cause.contains(e.metadata.causation_id)) << e.metadata.causation_id;
+    EXPECT_EQ(e.data, doc_by_cause.at(e.metadata.causation_id));
+  }
+
+  // Redelivered: nothing stored or published twice.
+  handler_->HandleBatch(batch);
+  EXPECT_EQ(AllNotifications().size(), 2u);
+  EXPECT_EQ(OutboxEvents().size(), 2u);
+}
+
 TEST_F(NotificationEventHandlerTest, ABatchWithAFailingChannelSettlesEachAsFailed) {
   email_->Fail(true);
   const std::vector<Delivery> batch = {DeliveryOf(Event(events::kOrderCreated, OrderData())),

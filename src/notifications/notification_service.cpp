@@ -21,6 +21,17 @@ namespace {
 constexpr int64_t kRetryPageSize = 500;
 constexpr int64_t kMaxRetriedPerCall = 10'000;
 
+// The event of a settled notification: caused by the delivery that asked for it, or (from the
+// API or a retry) carrying the correlation and causation its metadata recorded.
+Envelope SettledEvent(const Notification& n, const Envelope* cause, TimePoint now) {
+  const std::string type(SettledEventType(n));
+  return cause ? MakeCausedEvent(type, n.ToJson(), std::string(NotificationService::kSource),
+                                 *cause, now)
+               : MakeEvent(type, n.ToJson(), std::string(NotificationService::kSource),
+                           GetString(n.metadata, metadata_keys::kCorrelationId),
+                           GetString(n.metadata, metadata_keys::kCausationId), now);
+}
+
 // Phase 2 as a write: settles the notification if it is still pending and appends its event.
 // A notification someone else already settled is returned as it is, with no second event.
 WriteFn SettleWrite(const std::string& id, const Result<void>& outcome, TimePoint now,
@@ -37,13 +48,7 @@ WriteFn SettleWrite(const std::string& id, const Result<void>& outcome, TimePoin
     }
     n->RecordOutcome(outcome, now);
     if (auto rep = txn.Replace(kNotificationsCollection, id, n->ToJson()); !rep) return rep;
-    const std::string type(SettledEventType(*n));
-    Envelope event = cause ? MakeCausedEvent(type, n->ToJson(),
-                                             std::string(NotificationService::kSource), *cause, now)
-                           : MakeEvent(type, n->ToJson(), std::string(NotificationService::kSource),
-                                       GetString(n->metadata, metadata_keys::kCorrelationId),
-                                       GetString(n->metadata, metadata_keys::kCausationId), now);
-    if (auto ev = txn.AppendOutbox(event); !ev) return ev;
+    if (auto ev = txn.AppendOutbox(SettledEvent(*n, cause, now)); !ev) return ev;
     out = std::move(*n);
     return Ok();
   };
@@ -117,6 +122,20 @@ asio::awaitable<Result<Notification>> NotificationService::SendFromApi(
   n.metadata[metadata_keys::kCorrelationId] = context.correlation_id;
   n.metadata[metadata_keys::kCreatedAt] = FormatRfc3339(clock_.Now());
   InFlight in_flight(*this, n.notification_id);
+
+  if (ChannelFor(n.type).RecordsOnly()) {
+    // Nothing leaves the process: one write stores it sent, with its event.
+    const TimePoint now = clock_.Now();
+    n.RecordOutcome(Ok(), now);
+    auto stored = co_await AwaitWrite(store_, [&n, now](Transaction& txn) -> Result<void> {
+      if (auto ins = txn.Insert(kNotificationsCollection, n.notification_id, n.ToJson()); !ins) {
+        return ins;
+      }
+      return txn.AppendOutbox(SettledEvent(n, nullptr, now));
+    });
+    if (!stored) co_return std::move(stored).error();
+    co_return n;
+  }
 
   auto stored = co_await AwaitWrite(store_, [&n](Transaction& txn) {
     return txn.Insert(kNotificationsCollection, n.notification_id, n.ToJson());
@@ -193,13 +212,18 @@ std::vector<HandlerOutcome> NotificationService::DeliverBatch(
     n.metadata[metadata_keys::kCorrelationId] = causes[i].envelope.metadata.correlation_id;
     n.metadata[metadata_keys::kCausationId] = causes[i].envelope.metadata.message_id;
     n.metadata[metadata_keys::kCreatedAt] = created_at;
+    // A channel that only records has nothing to send: phase 1 stores the notification sent,
+    // with its event, and phase 2 has nothing to do for it.
+    if (n.status == NotificationStatus::kPending && ChannelFor(n.type).RecordsOnly()) {
+      n.RecordOutcome(Ok(), now);
+    }
     in_flight.emplace_back(*this, n.notification_id);
   }
   auto index_of = [causes](const Delivery& delivery) {
     return static_cast<size_t>(&delivery - causes.data());
   };
 
-  // Phase 1: each fresh cause stores its notification (pending, or already failed with its
+  // Phase 1: each fresh cause stores its notification (pending, or already settled with its
   // event) together with its inbox mark.
   std::vector<bool> fresh;
   std::vector<HandlerOutcome> outcomes = ApplyOnceBatch(
@@ -210,8 +234,7 @@ std::vector<HandlerOutcome> NotificationService::DeliverBatch(
           return ins;
         }
         if (n.status == NotificationStatus::kPending) return Ok();
-        return txn.AppendOutbox(MakeCausedEvent(std::string(SettledEventType(n)), n.ToJson(),
-                                                std::string(kSource), delivery.envelope, now));
+        return txn.AppendOutbox(SettledEvent(n, &delivery.envelope, now));
       },
       [&](const Delivery& delivery) { return drafts[index_of(delivery)].has_value(); }, &fresh);
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -89,9 +90,13 @@ class FakeChannel final : public NotificationChannel {
     std::lock_guard lock(mutex_);
     return sent_;
   }
+  /// Reports itself as a channel with nothing to send (like one without a gateway URL).
+  void SetRecordsOnly(bool records_only) { records_only_ = records_only; }
+  bool RecordsOnly() const override { return records_only_; }
 
  private:
   mutable std::mutex mutex_;
+  std::atomic<bool> records_only_ = false;
   bool fail_ = false;
   bool throw_ = false;
   std::vector<OutgoingMessage> sent_;

@@ -20,6 +20,7 @@ class SmsChannel final : public NotificationChannel {
  public:
   explicit SmsChannel(WebhookOptions options);
   Result<void> Send(const OutgoingMessage& message) override;
+  bool RecordsOnly() const override { return options_.url.empty(); }
 
  private:
   const WebhookOptions options_;
@@ -31,6 +32,7 @@ class PushChannel final : public NotificationChannel {
  public:
   explicit PushChannel(WebhookOptions options);
   Result<void> Send(const OutgoingMessage& message) override;
+  bool RecordsOnly() const override { return options_.url.empty(); }
 
  private:
   const WebhookOptions options_;
