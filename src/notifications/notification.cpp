@@ -74,6 +74,18 @@ json::object Notification::ToJson() const {
                       {"metadata", metadata}};
 }
 
+json::object Notification::ToEventData() const {
+  return json::object{{"notificationId", notification_id},
+                      {"type", TypeName(type)},
+                      {"recipient", recipient},
+                      {"subject", subject},
+                      {"contentLength", content.size()},
+                      {"status", StatusName(status)},
+                      {"eventTrigger", event_trigger},
+                      {"sentAt", sent_at ? json::value(FormatRfc3339(*sent_at)) : json::value()},
+                      {"metadata", metadata}};
+}
+
 Result<Notification> Notification::FromJson(const json::object& doc) {
   Notification n;
   n.notification_id = GetString(doc, "notificationId");

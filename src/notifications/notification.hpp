@@ -57,6 +57,10 @@ struct Notification {
   void RecordOutcome(const Result<void>& outcome, TimePoint now);
 
   json::object ToJson() const;
+  /// The data of its NOTIFICATION_* event: ToJson() with `content` replaced by `contentLength`
+  /// (its size in bytes). A rendered email is kilobytes of HTML that every observer of the
+  /// event (outbox, event log, live feed) would otherwise carry; the stored notification keeps it.
+  json::object ToEventData() const;
   /// Reads a stored document; malformed → kInternal (stored data is trusted but checked).
   static Result<Notification> FromJson(const json::object& doc);
 };

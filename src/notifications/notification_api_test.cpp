@@ -71,7 +71,7 @@ class NotificationApiTest : public testing::ServiceFixture {
     auto events = OutboxEvents();
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].event_type, type);
-    EXPECT_EQ(events[0].data, n);
+    EXPECT_EQ(events[0].data, testing::EventDataOf(n));
     EXPECT_EQ(events[0].metadata.source, "notifications");
     EXPECT_EQ(events[0].metadata.correlation_id, "corr-api");
   }
@@ -150,7 +150,7 @@ TEST_F(NotificationApiTest, AFailingChannelGivesAFailedNotificationAndNotificati
   auto events = OutboxEvents();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].event_type, events::kNotificationFailed);
-  EXPECT_EQ(events[0].data, n);
+  EXPECT_EQ(events[0].data, testing::EventDataOf(n));
 }
 
 TEST_F(NotificationApiTest, AThrowingChannelIsAFailureNotAnException) {

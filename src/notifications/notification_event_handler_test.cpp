@@ -122,7 +122,7 @@ TEST_F(NotificationEventHandlerTest, OrderCreatedThroughTheBusSendsOneConfirmati
   EXPECT_EQ(events[0].metadata.causation_id, created.metadata.message_id);
   EXPECT_EQ(events[0].metadata.correlation_id, "corr-saga");
   EXPECT_EQ(events[0].metadata.source, "notifications");
-  EXPECT_EQ(events[0].data, n.ToJson());
+  EXPECT_EQ(events[0].data, testing::EventDataOf(n.ToJson()));
 
   // The broker delivers it again: nothing is sent, stored or published twice.
   ASSERT_TRUE(IsOk(bus.SendToQueue(NotificationEventHandler::kQueue, created, {})));
@@ -157,7 +157,7 @@ TEST_F(NotificationEventHandlerTest, AFailingChannelStoresFailedPublishesFailure
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].event_type, events::kNotificationFailed);
   EXPECT_EQ(events[0].metadata.causation_id, d.envelope.metadata.message_id);
-  EXPECT_EQ(events[0].data, stored[0].ToJson());
+  EXPECT_EQ(events[0].data, testing::EventDataOf(stored[0].ToJson()));
 
   // A channel that throws is a failure too, never an exception out of the handler.
   email_->Fail(false);
@@ -408,7 +408,7 @@ TEST_F(NotificationEventHandlerTest, ARecordOnlyChannelStoresEachSentWithItsEven
     EXPECT_EQ(e.metadata.source, "notifications");
     EXPECT_EQ(e.metadata.correlation_id, "corr-saga");
     ASSERT_TRUE(doc_by_cause.contains(e.metadata.causation_id)) << e.metadata.causation_id;
-    EXPECT_EQ(e.data, doc_by_cause.at(e.metadata.causation_id));
+    EXPECT_EQ(e.data, testing::EventDataOf(doc_by_cause.at(e.metadata.causation_id)));
   }
 
   // Redelivered: nothing stored or published twice.

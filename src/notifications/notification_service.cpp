@@ -25,9 +25,9 @@ constexpr int64_t kMaxRetriedPerCall = 10'000;
 // API or a retry) carrying the correlation and causation its metadata recorded.
 Envelope SettledEvent(const Notification& n, const Envelope* cause, TimePoint now) {
   const std::string type(SettledEventType(n));
-  return cause ? MakeCausedEvent(type, n.ToJson(), std::string(NotificationService::kSource),
+  return cause ? MakeCausedEvent(type, n.ToEventData(), std::string(NotificationService::kSource),
                                  *cause, now)
-               : MakeEvent(type, n.ToJson(), std::string(NotificationService::kSource),
+               : MakeEvent(type, n.ToEventData(), std::string(NotificationService::kSource),
                            GetString(n.metadata, metadata_keys::kCorrelationId),
                            GetString(n.metadata, metadata_keys::kCausationId), now);
 }

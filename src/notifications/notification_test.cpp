@@ -30,6 +30,17 @@ TEST(Notification, DocumentHasExactlyTheApiShape) {
   EXPECT_TRUE(doc.at("sentAt").is_null());
 }
 
+TEST(Notification, EventDataIsTheDocumentWithTheContentsLengthInsteadOfTheContent) {
+  Notification n = Sample();
+  n.content = "Seu pedido chegou \xC3\xA0s 10h";  // 25 bytes, 24 characters
+  n.RecordOutcome(Ok(), FromUnixMillis(1'795'000'000'123));
+  json::object expected = n.ToJson();
+  expected.erase("content");
+  expected["contentLength"] = 25;
+  EXPECT_EQ(n.ToEventData(), expected);
+  EXPECT_FALSE(n.ToEventData().contains("content"));
+}
+
 TEST(Notification, RoundTripsThroughItsDocument) {
   Notification n = Sample();
   n.RecordOutcome(Ok(), FromUnixMillis(1'795'000'000'123));

@@ -68,6 +68,14 @@ T RunCoroutine(boost::asio::io_context& io, boost::asio::awaitable<T> coroutine)
   return std::move(*out);
 }
 
+/// What a NOTIFICATION_* event carries for the notification document `doc`.
+inline json::object EventDataOf(json::object doc) {
+  const size_t length = GetString(doc, "content").size();
+  doc.erase("content");
+  doc["contentLength"] = length;
+  return doc;
+}
+
 /// A channel that records what it is asked to send and fails on demand. Thread-safe.
 class FakeChannel final : public NotificationChannel {
  public:
