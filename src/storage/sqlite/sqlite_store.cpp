@@ -16,6 +16,7 @@
 
 #include "core/clock.hpp"
 #include "core/thread_name.hpp"
+#include "storage/sqlite/wal_checkpointer.hpp"
 #include "storage/sqlite/wrappers.hpp"
 
 namespace shopflow {
@@ -781,16 +782,32 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(SqliteStoreOptions option
   // rather than on the first request.
   auto reader = Connection::Open(options, Connection::Role::kReader);
   if (!reader) return startup_error(reader.error());
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer;
+  if (options.background_checkpoints) {
+    const int64_t limit = std::max<int64_t>(options.wal_autocheckpoint_pages, 4);
+    auto started = sqlite::WalCheckpointer::Start({.path = options.path,
+                                                   .synchronous_full = options.synchronous_full,
+                                                   .step_pages = limit / 4,
+                                                   .limit_pages = limit,
+                                                   .thread_name = "ckpt:" + path.stem().string()});
+    if (!started) return startup_error(started.error());
+    checkpointer = std::move(*started);
+    checkpointer->Attach((*writer)->db());
+  }
 
   return std::unique_ptr<SqliteStore>(
       new SqliteStore(std::move(options), std::make_unique<sqlite::Schema>(std::move(*schema)),
-                      std::move(*writer), std::move(*reader)));
+                      std::move(*writer), std::move(*reader), std::move(checkpointer)));
 }
 
 SqliteStore::SqliteStore(SqliteStoreOptions options, std::unique_ptr<sqlite::Schema> schema,
                          std::unique_ptr<Connection> writer,
-                         std::unique_ptr<Connection> first_reader)
-    : options_(std::move(options)), schema_(std::move(schema)), writer_(std::move(writer)) {
+                         std::unique_ptr<Connection> first_reader,
+                         std::unique_ptr<sqlite::WalCheckpointer> checkpointer)
+    : options_(std::move(options)),
+      schema_(std::move(schema)),
+      writer_(std::move(writer)),
+      checkpointer_(std::move(checkpointer)) {
   idle_readers_.push_back(std::move(first_reader));
   writer_thread_ = std::thread([this] {
     SetThreadName("db:" + std::filesystem::path(options_.path).stem().string());
@@ -805,8 +822,13 @@ SqliteStore::~SqliteStore() {
   }
   queue_cv_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
-  // Connections close as members are destroyed: readers, then the writer, whose close
-  // checkpoints the WAL into the database file.
+  // The checkpointer goes first (its connection open would keep the writer's close from
+  // removing the WAL). Then connections close as members are destroyed: readers, then the
+  // writer, whose close checkpoints the WAL into the database file.
+  if (checkpointer_) {
+    sqlite::WalCheckpointer::Detach(writer_->db());
+    checkpointer_.reset();
+  }
 }
 
 void SqliteStore::Write(WriteFn fn, DoneFn done) {
@@ -1034,9 +1056,15 @@ void SqliteStore::SetOutboxListener(OutboxListener listener) {
 StoreStatus SqliteStore::Status() const { return StoreStatus{"sqlite", true, options_.path}; }
 
 SqliteStoreStats SqliteStore::Stats() const {
-  return SqliteStoreStats{batches_.load(std::memory_order_relaxed),
-                          writes_committed_.load(std::memory_order_relaxed),
-                          writes_failed_.load(std::memory_order_relaxed)};
+  SqliteStoreStats stats{batches_.load(std::memory_order_relaxed),
+                         writes_committed_.load(std::memory_order_relaxed),
+                         writes_failed_.load(std::memory_order_relaxed)};
+  if (checkpointer_) {
+    const auto checkpoints = checkpointer_->stats();
+    stats.checkpoints_background = checkpoints.background;
+    stats.checkpoints_by_writer = checkpoints.by_writer;
+  }
+  return stats;
 }
 
 }  // namespace shopflow

@@ -20,6 +20,7 @@ namespace shopflow {
 namespace sqlite {
 class Connection;
 class SqlTransaction;
+class WalCheckpointer;
 struct Schema;
 }  // namespace sqlite
 
@@ -45,15 +46,21 @@ struct SqliteStoreOptions {
   /// checkpoints (pages × 4 KiB, 40 MB here), which journal_size_limit trims back afterwards.
   /// 10,000 vs 1,000 at c32: 601–646 vs 546–559 settled orders/s (docs/PERFORMANCE.md).
   int64_t wal_autocheckpoint_pages = 10000;
+  /// Checkpoints run on a thread and a connection of their own (sqlite/wal_checkpointer.hpp)
+  /// instead of inside the writer's commits: a pass every quarter of wal_autocheckpoint_pages,
+  /// and the writer's own (short) pass when the WAL reaches wal_autocheckpoint_pages.
+  bool background_checkpoints = true;
   /// The writer connection's page cache in KiB (0: SQLite's default, 2 MiB).
   int64_t writer_cache_kib = 0;
 };
 
 /// Counters for tests and metrics.
 struct SqliteStoreStats {
-  uint64_t batches = 0;           // physical transactions committed
-  uint64_t writes_committed = 0;  // Write calls whose fn succeeded and committed
-  uint64_t writes_failed = 0;     // Write calls that rolled back (fn error or batch failure)
+  uint64_t batches = 0;                 // physical transactions committed
+  uint64_t writes_committed = 0;        // Write calls whose fn succeeded and committed
+  uint64_t writes_failed = 0;           // Write calls that rolled back (fn error or batch failure)
+  uint64_t checkpoints_background = 0;  // background_checkpoints: passes of its thread
+  uint64_t checkpoints_by_writer = 0;   // background_checkpoints: the writer's passes at the cap
 };
 
 /// The embedded document store (ARCHITECTURE.md principles 3 and 7): SQLite in WAL mode, one
@@ -115,7 +122,8 @@ class SqliteStore final : public Store {
 
   SqliteStore(SqliteStoreOptions options, std::unique_ptr<sqlite::Schema> schema,
               std::unique_ptr<sqlite::Connection> writer,
-              std::unique_ptr<sqlite::Connection> first_reader);
+              std::unique_ptr<sqlite::Connection> first_reader,
+              std::unique_ptr<sqlite::WalCheckpointer> checkpointer);
 
   void Enqueue(WriteItem item);
   void WriterLoop();
@@ -125,7 +133,8 @@ class SqliteStore final : public Store {
 
   const SqliteStoreOptions options_;
   const std::unique_ptr<sqlite::Schema> schema_;
-  const std::unique_ptr<sqlite::Connection> writer_;  // used only by writer_thread_
+  const std::unique_ptr<sqlite::Connection> writer_;       // used only by writer_thread_
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;  // null: SQLite's own checkpoints
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;

@@ -199,6 +199,86 @@ TEST_F(SqliteStoreTest, SqliteKeepsNoMemoryStatistics) {
   EXPECT_EQ(sqlite3_memory_used(), 0);
 }
 
+// Writes `count` orders of ~2 KB, one commit each (each adds a few pages to the WAL).
+void WriteBigOrders(Store& store, int first, int count) {
+  const std::string filler(2000, 'x');
+  for (int i = first; i < first + count; ++i) {
+    ASSERT_TRUE(IsOk(WriteAndWait(store, [&](Transaction& tx) {
+      return tx.Insert("orders", "o" + std::to_string(i), {{"status", "NEW"}, {"note", filler}});
+    })));
+  }
+}
+
+uintmax_t FileSizeOr0(const fs::path& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+TEST_F(SqliteStoreTest, CheckpointsRunOnTheirOwnThreadAndTheWalStaysWithinItsLimit) {
+  SqliteStoreOptions options = Options();
+  options.wal_autocheckpoint_pages = 40;  // a pass every 10 pages; the writer's own at 40
+  auto store = OpenOrFail(options);
+  ASSERT_NE(store, nullptr);
+  WriteBigOrders(*store, 0, 400);  // ~1,000 pages: 25 times the limit
+  EXPECT_TRUE(testing::WaitUntil([&] { return store->Stats().checkpoints_background > 0; }));
+  // Without checkpoints the WAL would hold every page written (~4 MB); each frame is a page
+  // plus a 24-byte header, and one commit may take the WAL past the limit by a few pages.
+  EXPECT_LE(FileSizeOr0(path_ + "-wal"), (40u + 20u) * (4096u + 24u));
+  EXPECT_EQ(Count(*store, "orders"), 400);
+  store.reset();
+  // The checkpointer's connection closed before the writer's, which then removed the WAL.
+  EXPECT_FALSE(fs::exists(path_ + "-wal"));
+  store = OpenOrFail(options);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Count(*store, "orders"), 400);
+}
+
+TEST_F(SqliteStoreTest, AtTheWalLimitTheWriterCheckpointsItself) {
+  SqliteStoreOptions options = Options();
+  options.wal_autocheckpoint_pages = 40;
+  auto store = OpenOrFail(options);
+  ASSERT_NE(store, nullptr);
+  // A reader holding its snapshot keeps every pass from starting the WAL over, so it grows
+  // past the limit, where each commit makes the writer run a pass of its own.
+  Gate snapshot_taken, release;
+  std::thread reader([&] {
+    EXPECT_TRUE(IsOk(ReadAndWait(*store, [&](ReadTransaction& tx) -> Result<void> {
+      auto counted = tx.Count("orders", {});
+      if (!counted) return std::move(counted).error();
+      snapshot_taken.Open();
+      release.Wait();
+      return Ok();
+    })));
+  });
+  ASSERT_TRUE(snapshot_taken.Wait());
+  WriteBigOrders(*store, 0, 100);
+  EXPECT_GT(store->Stats().checkpoints_by_writer, 0u);
+  release.Open();
+  reader.join();
+  // Released, the next passes catch up and the WAL starts over: it stops growing (it may be
+  // cut back to journal_size_limit on the way, then grow within the limit again).
+  WriteBigOrders(*store, 100, 100);
+  const uintmax_t within_limit = (40u + 20u) * (4096u + 24u);
+  const uintmax_t wal_after_restart = std::max(FileSizeOr0(path_ + "-wal"), within_limit);
+  WriteBigOrders(*store, 200, 200);  // ~500 more pages
+  EXPECT_LE(FileSizeOr0(path_ + "-wal"), wal_after_restart);
+  EXPECT_EQ(Count(*store, "orders"), 400);
+}
+
+TEST_F(SqliteStoreTest, WithoutBackgroundCheckpointsSqliteCheckpointsInTheCommit) {
+  SqliteStoreOptions options = Options();
+  options.wal_autocheckpoint_pages = 40;
+  options.background_checkpoints = false;
+  auto store = OpenOrFail(options);
+  ASSERT_NE(store, nullptr);
+  WriteBigOrders(*store, 0, 400);
+  EXPECT_EQ(store->Stats().checkpoints_background, 0u);
+  EXPECT_EQ(store->Stats().checkpoints_by_writer, 0u);
+  EXPECT_LE(FileSizeOr0(path_ + "-wal"), (40u + 20u) * (4096u + 24u));
+  EXPECT_EQ(Count(*store, "orders"), 400);
+}
+
 TEST_F(SqliteStoreTest, UsesWalModeAndIndexesTheDeclaredFields) {
   auto store = OpenOrFail(Options());
   ASSERT_NE(store, nullptr);
