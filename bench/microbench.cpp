@@ -1,6 +1,6 @@
 // shopflow-microbench: Google Benchmark micro-benchmarks of the hot paths (issue 7): the event
-// envelope's JSON codec, the message log's row text, topic matching and routing, SQLite store
-// writes, ids and money.
+// envelope's JSON codec, JSON string writing, the message log's row text, topic matching and
+// routing, SQLite store writes, ids and money.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -9,9 +9,12 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/ids.hpp"
+#include "core/json.hpp"
 #include "core/money.hpp"
 #include "events/envelope.hpp"
 #include "events/topology.hpp"
@@ -82,6 +85,24 @@ monitor::MessageFacts SampleFacts() {
   f.at = SystemClock::Instance().Now();
   return f;
 }
+
+void BM_AppendJsonString(benchmark::State& state) {
+  // Strings as a log row or an event holds them: ids, types, timestamps, names.
+  const std::vector<std::string> strings = {NewId(),
+                                            "INVENTORY_CONFIRMED",
+                                            "2026-11-29T14:03:07.123Z",
+                                            "ecommerce.events",
+                                            "inventory.confirmed",
+                                            "Wireless keyboard, compact layout",
+                                            "correlationId"};
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    for (const auto& s : strings) AppendJsonString(out, s);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_AppendJsonString);
 
 void BM_MessageRowText(benchmark::State& state) {
   const Envelope event = SampleEvent();

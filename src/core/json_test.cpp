@@ -39,6 +39,23 @@ TEST(ToJsonText, EscapesStringsAndKeysExactlyAsBoostJsonDoes) {
   }
 }
 
+TEST(AppendJsonString, FindsEveryByteToEscapeWhereverItIs) {
+  // The scan reads eight bytes at a time: each byte value at each position of strings around
+  // that width, against boost's serializer.
+  for (size_t length = 1; length <= 19; ++length) {
+    for (size_t at = 0; at < length; ++at) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string text(length, 'a');
+        text[at] = static_cast<char>(byte);
+        std::string out;
+        AppendJsonString(out, text);
+        ASSERT_EQ(out, json::serialize(json::string_view(text)))
+            << length << " " << at << " " << byte;
+      }
+    }
+  }
+}
+
 TEST(ToJsonText, WritesAnObjectOrAnArrayAsTheirValueWouldBe) {
   const json::object nested{{"p", 19.99},
                             {"s", "a\"b"},
