@@ -43,6 +43,7 @@
 #include "core/thread_name.hpp"
 #include "http/request_target.hpp"
 #include "http/router.hpp"
+#include "http/socket_options.hpp"
 #include "http/websocket_hub.hpp"
 #include "http/websocket_hub_core.hpp"
 
@@ -707,6 +708,7 @@ asio::awaitable<void> HttpServer::Runtime::Accept() {
       co_await pause.async_wait(kAsTuple);
       continue;
     }
+    http_internal::TuneAcceptedSocket(socket);
     const uint64_t id = next_session_id_++;
     bool over_capacity = false;
     {

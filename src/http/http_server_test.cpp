@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "core/ids.hpp"
+#include "http/socket_options.hpp"
 #include "tests/support/http_client.hpp"
 
 namespace shopflow {
@@ -215,6 +218,24 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   int port_ = 0;
 };
+
+TEST(AcceptedSocket, SendsSmallWritesAtOnce) {
+  // A connected pair on loopback: the accepted side is what the server tunes.
+  namespace asio = boost::asio;
+  using asio::ip::tcp;
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket client(io);
+  client.connect(acceptor.local_endpoint());
+  tcp::socket accepted = acceptor.accept();
+  tcp::no_delay before;
+  accepted.get_option(before);
+  ASSERT_FALSE(before.value());  // the kernel's default, which the server must not keep
+  http_internal::TuneAcceptedSocket(accepted);
+  tcp::no_delay after;
+  accepted.get_option(after);
+  EXPECT_TRUE(after.value());
+}
 
 TEST_F(HttpServerTest, HandlerReceivesDecodedPathParamsAndQuery) {
   StartServer();
