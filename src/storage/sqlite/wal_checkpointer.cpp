@@ -60,7 +60,10 @@ int WalCheckpointer::Hook(void* self, sqlite3* writer, const char* schema, int w
 
 void WalCheckpointer::OnCommit(sqlite3* writer, const char* schema, int wal_pages) {
   if (wal_pages >= options_.limit_pages) {
-    // SQLITE_BUSY: the thread is mid-pass; the next commit tries again.
+    // A pass of the thread still running would make this one fail (SQLITE_BUSY) and let the
+    // WAL grow by whatever is written meanwhile: wait for it, so the WAL stays within the limit
+    // plus one commit. The wait is one pass at most, and the writer alone reaches this point.
+    std::lock_guard pass(pass_mutex_);
     if (sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
         SQLITE_OK) {
       by_writer_.fetch_add(1, std::memory_order_relaxed);
@@ -86,8 +89,12 @@ void WalCheckpointer::Loop() {
       if (stop_) return;
       requested_ = false;
     }
-    const int rc =
-        sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int rc;
+    {
+      std::lock_guard pass(pass_mutex_);
+      rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                     nullptr);
+    }
     if (rc == SQLITE_OK) {
       background_.fetch_add(1, std::memory_order_relaxed);
     } else if (rc != SQLITE_BUSY) {

@@ -33,9 +33,10 @@ struct WalCheckpointerOptions {
 ///
 /// A passive pass cannot start the WAL over while the writer keeps appending (a restart needs
 /// every frame copied when the writer begins), so when the WAL reaches `limit_pages` the writer
-/// checkpoints on its own connection, in the hook: by then the thread has copied all but the
-/// last few pages, so that pass is short, and the next write starts the WAL over. The WAL stays
-/// within `limit_pages` (plus one group commit), as with the automatic checkpoint.
+/// checkpoints on its own connection, in the hook, after any pass of the thread still running
+/// (they would otherwise refuse each other): by then the thread has copied all but the last few
+/// pages, so that pass is short, and the next write starts the WAL over. The WAL stays within
+/// `limit_pages` (plus one group commit), as with the automatic checkpoint.
 ///
 /// Thread-safety: the hook runs on the writer's thread; Stats() from any thread. The writer's
 /// connection must be detached (Detach()) or closed before the checkpointer is destroyed.
@@ -71,6 +72,7 @@ class WalCheckpointer {
   DatabasePtr db_;               // used only by thread_
   int64_t last_wake_pages_ = 0;  // writer's thread only
 
+  std::mutex pass_mutex_;  // one pass at a time: the thread's or the writer's
   std::mutex mutex_;
   std::condition_variable wake_;
   bool requested_ = false;  // guarded by mutex_
