@@ -62,28 +62,28 @@ void Notification::RecordOutcome(const Result<void>& outcome, TimePoint now) {
   }
 }
 
+namespace {
+// The document's members in API order, with `body` (content or its length) under `body_key`.
+json::object Members(const Notification& n, std::string_view body_key, json::value body) {
+  return json::object{
+      {"notificationId", n.notification_id},
+      {"type", TypeName(n.type)},
+      {"recipient", n.recipient},
+      {"subject", n.subject},
+      {body_key, std::move(body)},
+      {"status", StatusName(n.status)},
+      {"eventTrigger", n.event_trigger},
+      {"sentAt", n.sent_at ? json::value(FormatRfc3339(*n.sent_at)) : json::value()},
+      {"metadata", n.metadata}};
+}
+}  // namespace
+
 json::object Notification::ToJson() const {
-  return json::object{{"notificationId", notification_id},
-                      {"type", TypeName(type)},
-                      {"recipient", recipient},
-                      {"subject", subject},
-                      {"content", content},
-                      {"status", StatusName(status)},
-                      {"eventTrigger", event_trigger},
-                      {"sentAt", sent_at ? json::value(FormatRfc3339(*sent_at)) : json::value()},
-                      {"metadata", metadata}};
+  return Members(*this, "content", json::value(content));
 }
 
 json::object Notification::ToEventData() const {
-  return json::object{{"notificationId", notification_id},
-                      {"type", TypeName(type)},
-                      {"recipient", recipient},
-                      {"subject", subject},
-                      {"contentLength", content.size()},
-                      {"status", StatusName(status)},
-                      {"eventTrigger", event_trigger},
-                      {"sentAt", sent_at ? json::value(FormatRfc3339(*sent_at)) : json::value()},
-                      {"metadata", metadata}};
+  return Members(*this, "contentLength", json::value(content.size()));
 }
 
 Result<Notification> Notification::FromJson(const json::object& doc) {

@@ -32,6 +32,16 @@ Envelope SettledEvent(const Notification& n, const Envelope* cause, TimePoint no
                            GetString(n.metadata, metadata_keys::kCausationId), now);
 }
 
+// Stores a new notification and, when it is already settled, its event.
+Result<void> InsertWithEvent(Transaction& txn, const Notification& n, const Envelope* cause,
+                             TimePoint now) {
+  if (auto ins = txn.Insert(kNotificationsCollection, n.notification_id, n.ToJson()); !ins) {
+    return ins;
+  }
+  if (n.status == NotificationStatus::kPending) return Ok();
+  return txn.AppendOutbox(SettledEvent(n, cause, now));
+}
+
 // Phase 2 as a write: settles the notification if it is still pending and appends its event.
 // A notification someone else already settled is returned as it is, with no second event.
 WriteFn SettleWrite(const std::string& id, const Result<void>& outcome, TimePoint now,
@@ -127,12 +137,8 @@ asio::awaitable<Result<Notification>> NotificationService::SendFromApi(
     // Nothing leaves the process: one write stores it sent, with its event.
     const TimePoint now = clock_.Now();
     n.RecordOutcome(Ok(), now);
-    auto stored = co_await AwaitWrite(store_, [&n, now](Transaction& txn) -> Result<void> {
-      if (auto ins = txn.Insert(kNotificationsCollection, n.notification_id, n.ToJson()); !ins) {
-        return ins;
-      }
-      return txn.AppendOutbox(SettledEvent(n, nullptr, now));
-    });
+    auto stored = co_await AwaitWrite(
+        store_, [&n, now](Transaction& txn) { return InsertWithEvent(txn, n, nullptr, now); });
     if (!stored) co_return std::move(stored).error();
     co_return n;
   }
@@ -229,12 +235,7 @@ std::vector<HandlerOutcome> NotificationService::DeliverBatch(
   std::vector<HandlerOutcome> outcomes = ApplyOnceBatch(
       store_, std::string(kConsumer), causes,
       [&](Transaction& txn, const Delivery& delivery) -> Result<void> {
-        const Notification& n = *drafts[index_of(delivery)];
-        if (auto ins = txn.Insert(kNotificationsCollection, n.notification_id, n.ToJson()); !ins) {
-          return ins;
-        }
-        if (n.status == NotificationStatus::kPending) return Ok();
-        return txn.AppendOutbox(SettledEvent(n, &delivery.envelope, now));
+        return InsertWithEvent(txn, *drafts[index_of(delivery)], &delivery.envelope, now);
       },
       [&](const Delivery& delivery) { return drafts[index_of(delivery)].has_value(); }, &fresh);
 
