@@ -2,7 +2,8 @@
 // IsAcceptableCorrelationId, on arbitrary bytes.
 // Checked: an accepted target is origin-form (starts with '/'); nothing decoded holds a NUL;
 // without an encoded '/', "/" + the segments joined by '/' is the decoded path; an accepted
-// correlation id is 1..128 printable ASCII characters without spaces.
+// correlation id is 1..128 printable ASCII characters without spaces; the plain-path shortcut
+// answers exactly what the general (Boost.URL) parse answers.
 
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +22,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   auto parsed = ParseRequestTarget(input);
+  auto general = ParseRequestTargetGeneral(input);
+  Check(parsed.ok() == general.ok(), "the plain-path shortcut and the general parse disagree",
+        input);
+  if (parsed && general) {
+    Check(parsed->path == general->path && parsed->segments == general->segments &&
+              parsed->query == general->query,
+          "the plain-path shortcut and the general parse disagree", input);
+  }
   if (!parsed) {
     Check(parsed.error().code == ErrorCode::kValidationFailed, "refusal is not a 400", input);
     return 0;

@@ -21,6 +21,14 @@ struct RequestTarget {
 /// Pure function, thread-safe.
 Result<RequestTarget> ParseRequestTarget(std::string_view target);
 
+/// ParseRequestTarget's general path (Boost.URL), which it skips for a plain path: exposed so
+/// that tests and the fuzzer can check that both give the same result.
+Result<RequestTarget> ParseRequestTargetGeneral(std::string_view target);
+
+/// True when `target` is '/' followed by characters a path holds as they are (no '%', no
+/// query): it is then a valid origin-form target that decodes to itself.
+bool IsPlainPath(std::string_view target);
+
 /// True when a client-supplied X-Correlation-Id may be used as is: 1..128 printable ASCII
 /// characters without spaces. Anything else is replaced by a fresh id (it ends up in logs and
 /// event metadata, so it must not carry control characters or unbounded length).

@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <string_view>
 
 namespace shopflow {
 namespace {
@@ -53,6 +55,53 @@ TEST(RequestTargetTest, RejectsWhatIsNotAnOriginFormTarget) {
     ASSERT_FALSE(target.ok()) << bad;
     EXPECT_EQ(target.error().code, ErrorCode::kValidationFailed) << bad;
   }
+}
+
+// The plain-path shortcut must answer exactly what the general (Boost.URL) parse answers.
+void ExpectSameAsGeneral(std::string_view text) {
+  auto fast = ParseRequestTarget(text);
+  auto general = ParseRequestTargetGeneral(text);
+  ASSERT_TRUE(general.ok()) << text;
+  ASSERT_TRUE(fast.ok()) << text;
+  EXPECT_EQ(fast->path, general->path) << text;
+  EXPECT_EQ(fast->segments, general->segments) << text;
+  EXPECT_TRUE(fast->query.empty()) << text;
+  EXPECT_TRUE(general->query.empty()) << text;
+}
+
+TEST(RequestTargetTest, PlainPathsParseAsTheGeneralParserParsesThem) {
+  for (const char* text :
+       {"/", "//", "/api/orders/01HZX3K4M5N6P7Q8R9S0T1V2W3", "/api/orders/", "/./api/orders",
+        "/a/../b", "//x", "/a+b", "/a:b@c", "/!$&'()*,;=", "/-._~", "///"}) {
+    EXPECT_TRUE(IsPlainPath(text)) << text;
+    ExpectSameAsGeneral(text);
+  }
+  // Random paths over the whole plain alphabet, slashes and dots included.
+  const std::string alphabet =
+      "abcXYZ019-._~!$&'()*+,;=:@/"
+      "/./.";
+  std::mt19937 random(20261130);
+  for (int i = 0; i < 2000; ++i) {
+    std::string text = "/";
+    const size_t length = random() % 24;
+    for (size_t j = 0; j < length; ++j) text += alphabet[random() % alphabet.size()];
+    ASSERT_TRUE(IsPlainPath(text)) << text;
+    ExpectSameAsGeneral(text);
+  }
+}
+
+TEST(RequestTargetTest, TargetsWithEscapesQueriesOrOtherBytesTakeTheGeneralParse) {
+  for (const char* text :
+       {"", "api", "*", "/a%20b", "/a?b=1", "/a?", "/a#f", "/a b", "/a\\b", "/a\"b", "/a<b>",
+        "/caf\xc3\xa9", "/a[1]", "/a{b}", "/a|b", "/a^b", "/a`b"}) {
+    EXPECT_FALSE(IsPlainPath(text)) << text;
+  }
+  // What the shortcut does not take still decodes as before.
+  auto escaped = ParseRequestTarget("/api/items/a%20b?x=1");
+  ASSERT_TRUE(escaped.ok());
+  EXPECT_THAT(escaped->segments, ElementsAre("api", "items", "a b"));
+  EXPECT_THAT(escaped->query, ElementsAre(Pair("x", "1")));
+  EXPECT_FALSE(ParseRequestTarget("/a b").ok());
 }
 
 TEST(RequestTargetTest, CorrelationIdSanity) {
