@@ -41,6 +41,10 @@ BatchEventHandler OneAtATime(EventHandler handler) {
   };
 }
 
+void EventBus::PublishAsync(std::span<const Envelope> batch, PublishDone done) {
+  done(Publish(batch));
+}
+
 void EventBus::SubscribeBatch(std::string queue, BatchEventHandler handler,
                               SubscribeOptions options) {
   if (!handler) {

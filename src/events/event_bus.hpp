@@ -118,6 +118,16 @@ class EventBus {
   /// the whole batch (consumers dedupe by messageId). Unknown eventType → kValidationFailed.
   virtual Result<void> Publish(std::span<const Envelope> batch) = 0;
 
+  /// Called once with what Publish would have returned.
+  using PublishDone = std::function<void(Result<void>)>;
+  /// Publish without waiting for the outcome, so that a caller can keep several batches in
+  /// flight: `batch` is read before the call returns; `done` is called exactly once, on a
+  /// transport thread or inline, never under a lock of the bus. Batches go out in the order of the
+  /// calls that made them; a batch may be confirmed while later ones are still on their way. The
+  /// default publishes synchronously and then calls `done`; AmqpEventBus pipelines (a batch does
+  /// not wait for the confirms of the one before it).
+  virtual void PublishAsync(std::span<const Envelope> batch, PublishDone done);
+
   /// Puts one message straight onto `queue` (dead-letter re-drive), bypassing exchanges.
   virtual Result<void> SendToQueue(std::string_view queue, const Envelope& envelope,
                                    std::vector<std::pair<std::string, std::string>> headers) = 0;

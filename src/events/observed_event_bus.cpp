@@ -1,6 +1,7 @@
 #include "events/observed_event_bus.hpp"
 
 #include <algorithm>
+#include <memory>
 
 namespace shopflow {
 
@@ -10,6 +11,19 @@ Result<void> ObservedEventBus::Publish(std::span<const Envelope> batch) {
     for (auto* o : observers_) o->OnPublished(batch);
   }
   return result;
+}
+
+void ObservedEventBus::PublishAsync(std::span<const Envelope> batch, PublishDone done) {
+  // The caller's events may be gone when `done` runs; observers need them then.
+  auto kept = std::make_shared<std::vector<Envelope>>(batch.begin(), batch.end());
+  const std::span<const Envelope> events = *kept;  // before `kept` moves into the callback
+  inner_.PublishAsync(events,
+                      [this, kept = std::move(kept), done = std::move(done)](Result<void> result) {
+                        if (result) {
+                          for (auto* o : observers_) o->OnPublished(*kept);
+                        }
+                        done(std::move(result));
+                      });
 }
 
 void ObservedEventBus::Subscribe(std::string queue, EventHandler handler,

@@ -36,6 +36,8 @@ class ObservedEventBus final : public EventBus {
   Result<void> Start() override { return inner_.Start(); }
   void Stop() override { inner_.Stop(); }
   Result<void> Publish(std::span<const Envelope> batch) override;
+  /// Observers see the batch once it is published, on the thread that calls `done`.
+  void PublishAsync(std::span<const Envelope> batch, PublishDone done) override;
   Result<void> SendToQueue(std::string_view queue, const Envelope& envelope,
                            std::vector<std::pair<std::string, std::string>> headers) override {
     return inner_.SendToQueue(queue, envelope, std::move(headers));

@@ -28,6 +28,13 @@ struct OutboxRelay::Signal {
   // Events the store handed over at commit, in sequence order, not taken by a drain yet.
   std::deque<OutboxRecord> handed;
   size_t handed_capacity = 0;
+  // Batches published whose outcome has not come yet, and the failures among those that came.
+  size_t in_flight = 0;
+  // The relay waits for a completion (its window is full, or it must read and cannot while
+  // batches are in flight): only then does a successful completion wake it.
+  bool awaits_completion = false;
+  uint64_t publish_failures = 0;
+  std::string publish_error;
 
   void Notify() {
     {
@@ -80,6 +87,9 @@ void OutboxRelay::Stop() {
   }
   signal_->cv.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The completions of batches in flight touch this relay (stats, the store): wait for them.
+  std::unique_lock lock(signal_->mutex);
+  signal_->cv.wait(lock, [&] { return signal_->in_flight == 0; });
 }
 
 void OutboxRelay::Notify() { signal_->Notify(); }
@@ -119,22 +129,46 @@ OutboxRelay::DrainOutcome OutboxRelay::Drain() {
     // still in its snapshot, and publish them twice.)
     std::set<int64_t> marking;
     uint64_t mark_failures = 0;
-    std::string mark_error;
+    uint64_t publish_failures = 0;
+    std::string error;
     std::vector<Envelope> events;
     std::vector<int64_t> sequences;
     {
-      std::lock_guard lock(signal_->mutex);
+      std::unique_lock lock(signal_->mutex);
       if (signal_->stopping) return DrainOutcome::kStopped;
-      mark_failures = std::exchange(signal_->mark_failures, 0);
-      mark_error = std::move(signal_->mark_error);
-      if (mark_failures == 0) TakeHandedOver(events, sequences);
-      if (events.empty()) marking = signal_->marking;
+      signal_->awaits_completion = false;
+      if (signal_->mark_failures > 0 || signal_->publish_failures > 0) {
+        // Every row not marked sent is read back and published again: wait until none is in
+        // flight, so that the read sees (and skips) the rows of those that succeed meanwhile.
+        signal_->cv.wait(lock, [&] { return signal_->stopping || signal_->in_flight == 0; });
+        if (signal_->stopping) return DrainOutcome::kStopped;
+        mark_failures = std::exchange(signal_->mark_failures, 0);
+        publish_failures = std::exchange(signal_->publish_failures, 0);
+        error = std::move(publish_failures > 0 ? signal_->publish_error : signal_->mark_error);
+      } else if (signal_->in_flight < options_.max_batches_in_flight) {
+        TakeHandedOver(events, sequences);
+        // Nothing handed over that follows on: the store is read, but only once nothing is in
+        // flight (a read would publish again what is on its way). A completion wakes the relay.
+        if (events.empty() && signal_->in_flight > 0) {
+          signal_->awaits_completion = true;
+          return DrainOutcome::kEmpty;
+        }
+        if (events.empty()) marking = signal_->marking;
+      } else {
+        signal_->awaits_completion = true;  // the window is full
+        return DrainOutcome::kEmpty;
+      }
     }
-    if (mark_failures > 0) {
-      // The events are out; they are read and published again (same messageIds) once the store
-      // recovers, and consumers dedupe them. They precede next_sequence_: forget it.
+    if (mark_failures > 0 || publish_failures > 0) {
+      // The events are out or refused; they are read and published again (same messageIds)
+      // once the store or broker recovers, and consumers dedupe them. They precede
+      // next_sequence_: forget it.
       next_sequence_.reset();
-      RecordFailure(false, "marking outbox events sent failed: " + mark_error);
+      if (publish_failures > 0) {
+        RecordFailure(true, error);
+      } else {
+        RecordFailure(false, "marking outbox events sent failed: " + error);
+      }
       return DrainOutcome::kFailed;
     }
     const bool handed_over = !events.empty();
@@ -155,41 +189,69 @@ OutboxRelay::DrainOutcome OutboxRelay::Drain() {
       }
       if (events.empty()) return DrainOutcome::kEmpty;
     }
-    if (auto published = bus_.Publish(events); !published) {
-      // Handed-over events are gone from memory: the retry reads them back.
-      next_sequence_.reset();
-      RecordFailure(true, "publishing " + std::to_string(events.size()) +
-                              " outbox events failed: " + published.error().message);
-      return DrainOutcome::kFailed;
-    }
     next_sequence_ = sequences.back() + 1;
     {
-      std::lock_guard lock(stats_mutex_);
-      stats_.relayed += events.size();
-      if (handed_over) stats_.handed_over += events.size();
-    }
-    // Deleted with the store's next group commit; the relay goes on meanwhile (waiting for
-    // that commit made every hop of the saga one writer round trip longer).
-    {
+      // Handed-over copies of what a read is publishing take no room meanwhile.
       std::lock_guard lock(signal_->mutex);
-      signal_->marking.insert(sequences.begin(), sequences.end());
-      // Handed-over copies of what a read just published take no room meanwhile.
       DropHandedBefore(*next_sequence_);
     }
-    store_.MarkOutboxSentLater(sequences, [signal = signal_, sequences](Result<void> marked) {
+    const bool full = events.size() == options_.batch_size;
+    PublishInFlight(std::move(events), std::move(sequences), handed_over);
+    if (!full) return DrainOutcome::kEmpty;
+  }
+}
+
+void OutboxRelay::PublishInFlight(std::vector<Envelope> events, std::vector<int64_t> sequences,
+                                  bool handed_over) {
+  {
+    std::lock_guard lock(signal_->mutex);
+    ++signal_->in_flight;
+  }
+  const size_t count = events.size();
+  // May run inline (a synchronous bus) or on the bus's thread, after this relay moved on.
+  auto done = [this, signal = signal_, sequences = std::move(sequences), count,
+               handed_over](Result<void> published) mutable {
+    if (published) {
+      {
+        std::lock_guard lock(stats_mutex_);
+        stats_.relayed += count;
+        if (handed_over) stats_.handed_over += count;
+      }
       {
         std::lock_guard lock(signal->mutex);
-        for (const int64_t sequence : sequences) signal->marking.erase(sequence);
-        if (!marked) {
-          ++signal->mark_failures;
-          signal->mark_error = marked.error().message;
-          signal->notified = true;
-        }
+        signal->marking.insert(sequences.begin(), sequences.end());
       }
-      if (!marked) signal->cv.notify_all();
-    });
-    if (events.size() < options_.batch_size) return DrainOutcome::kEmpty;
-  }
+      // Deleted with the store's next group commit; the relay goes on meanwhile (waiting for
+      // that commit made every hop of the saga one writer round trip longer).
+      store_.MarkOutboxSentLater(sequences, [signal, sequences](Result<void> marked) {
+        {
+          std::lock_guard lock(signal->mutex);
+          for (const int64_t sequence : sequences) signal->marking.erase(sequence);
+          if (!marked) {
+            ++signal->mark_failures;
+            signal->mark_error = marked.error().message;
+            signal->notified = true;
+          }
+        }
+        if (!marked) signal->cv.notify_all();
+      });
+    }
+    {
+      // The last touch of the relay: Stop() waits for in_flight to reach 0.
+      std::lock_guard lock(signal->mutex);
+      if (!published) {
+        ++signal->publish_failures;
+        signal->publish_error = "publishing " + std::to_string(count) +
+                                " outbox events failed: " + published.error().message;
+      }
+      --signal->in_flight;
+      // Waking the relay after every batch would send it to the store each time (nothing handed
+      // over yet, nothing in flight: a read); only a relay that waits for this is woken.
+      if (!published || signal->awaits_completion) signal->notified = true;
+    }
+    signal->cv.notify_all();  // Stop() and a relay waiting to read back wait for in_flight
+  };
+  bus_.PublishAsync(events, std::move(done));
 }
 
 void OutboxRelay::TakeHandedOver(std::vector<Envelope>& events, std::vector<int64_t>& sequences) {

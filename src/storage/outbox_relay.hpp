@@ -30,6 +30,10 @@ struct OutboxRelayOptions {
   /// Most events the store handed over (OutboxListener) held while they wait to be published;
   /// beyond it a commit's events are dropped from memory and read back from the store instead.
   size_t handed_over_capacity = 4096;
+  /// Most batches published and not yet confirmed (EventBus::PublishAsync): a batch goes out
+  /// without waiting for the confirms of the ones before it. 1 waits for each batch's confirms
+  /// before the next.
+  size_t max_batches_in_flight = 8;
 };
 
 struct OutboxRelayStats {
@@ -41,12 +45,22 @@ struct OutboxRelayStats {
 };
 
 /// Moves committed outbox events to the bus (ARCHITECTURE.md principle 7): reads the oldest
-/// unsent events, publishes them (EventBus::Publish returns once they are durably accepted),
-/// then marks them sent (Store::MarkOutboxSentLater: queued with the store's next group commit,
-/// not waited for; until it commits, the relay reads past those rows). Delivery is at least
-/// once: when publishing or marking fails the same rows are published again after an
-/// exponential backoff, with the same messageIds, and consumers dedupe through their inbox.
-/// Events are published in outbox (commit) order.
+/// unsent events, publishes them (EventBus::PublishAsync: the outcome comes once they are
+/// durably accepted), then marks them sent (Store::MarkOutboxSentLater: queued with the store's
+/// next group commit, not waited for; until it commits, the relay reads past those rows).
+/// Delivery is at least once: when publishing or marking fails the same rows are published
+/// again after an exponential backoff, with the same messageIds, and consumers dedupe through
+/// their inbox. Events are published in outbox (commit) order.
+///
+/// Up to max_batches_in_flight batches are out at once: the next batch does not wait for the
+/// confirms of the one before (with RabbitMQ they follow the broker's disk write, milliseconds
+/// under load, and every event committed meanwhile waited that long). The store is read only
+/// when nothing is in flight, so a read never publishes a row that is in flight. When a batch
+/// fails, the relay waits for the others in flight, then reads back every row not marked sent
+/// and publishes it again; a batch that failed can then arrive after later ones that did not
+/// (a broker refusal, basic.nack, is the only way to fail one batch and not the next: a lost
+/// connection fails them all). An event is caused by another only after that one was delivered,
+/// so the causal order of a saga holds either way.
 ///
 /// When the store hands a commit's events to its listener (SQLite does), the relay publishes
 /// them from memory instead of reading them back: committed sequence numbers have no gaps, so
@@ -73,9 +87,9 @@ class OutboxRelay {
   /// Installs the outbox listener (unless disabled) and starts the relay thread, which begins
   /// by draining the backlog. Calling it again, or after Stop, does nothing.
   void Start();
-  /// Wakes the thread and joins it. Waits never outlast a wake-up, so Stop takes at most as
-  /// long as the store or bus call in flight. Events read but not yet marked sent stay in the
-  /// outbox and are re-sent by the next relay. Idempotent.
+  /// Wakes the thread, joins it, then waits for the outcome of the batches in flight (the bus
+  /// reports each within its confirm timeout). Events not yet marked sent stay in the outbox
+  /// and are re-sent by the next relay. Idempotent.
   void Stop();
   /// Asks the relay to look at the outbox now (cheap; callable from the store's writer thread).
   void Notify();
@@ -99,6 +113,12 @@ class OutboxRelay {
   /// false when stopping.
   bool Wait(std::chrono::milliseconds timeout, bool wake_on_notify);
   void RecordFailure(bool publish, std::string message);
+  /// Publishes one batch without waiting (EventBus::PublishAsync); its completion records the
+  /// outcome and queues the deletion of its rows.
+  void PublishInFlight(std::vector<Envelope> events, std::vector<int64_t> sequences,
+                       bool handed_over);
+  /// Waits until no batch is in flight (or stopping). Returns false when stopping.
+  bool WaitForInFlight();
 
   Store& store_;
   EventBus& bus_;

@@ -86,6 +86,77 @@ class RecordingBus final : public EventBus {
   std::vector<std::vector<std::string>> attempts_;  // message ids of every Publish call
 };
 
+/// Holds every PublishAsync batch until the test completes it: batches in flight, as a broker
+/// that has not confirmed them yet.
+class HoldingBus final : public EventBus {
+ public:
+  Result<void> Start() override { return Ok(); }
+  void Stop() override {}
+  Result<void> Publish(std::span<const Envelope>) override {
+    return InternalError("the relay publishes through PublishAsync");
+  }
+  void PublishAsync(std::span<const Envelope> batch, PublishDone done) override {
+    std::vector<std::string> ids;
+    for (const auto& event : batch) ids.push_back(event.metadata.message_id);
+    {
+      std::lock_guard lock(mutex_);
+      batches_.push_back(std::move(ids));
+      if (!released_) {
+        pending_.push_back(std::move(done));
+        return;
+      }
+      pending_.emplace_back();
+    }
+    done(UnavailableError("released (fake)"));
+  }
+  Result<void> SendToQueue(std::string_view, const Envelope&,
+                           std::vector<std::pair<std::string, std::string>>) override {
+    return Ok();
+  }
+  void Subscribe(std::string, EventHandler, SubscribeOptions) override {}
+  BusStatus Status() const override { return {"fake", true, ""}; }
+
+  std::vector<std::vector<std::string>> Batches() const {
+    std::lock_guard lock(mutex_);
+    return batches_;
+  }
+  /// Fails every batch still held, and from now on every batch at once: a relay's Stop waits
+  /// for its batches, so a test that ends early (a failed assertion) must not leave one held.
+  void Release() {
+    std::vector<PublishDone> held;
+    {
+      std::lock_guard lock(mutex_);
+      released_ = true;
+      for (auto& done : pending_) {
+        if (done) held.push_back(std::move(done));
+      }
+    }
+    for (auto& done : held) done(UnavailableError("released (fake)"));
+  }
+  /// Reports the outcome of batch `i` (in the order they were published), once.
+  void Complete(size_t i, Result<void> outcome) {
+    PublishDone done;
+    {
+      std::lock_guard lock(mutex_);
+      done = std::move(pending_.at(i));
+    }
+    ASSERT_TRUE(done) << "batch " << i << " completed twice";
+    done(std::move(outcome));  // outside the lock, as a transport does
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::vector<std::string>> batches_;
+  std::vector<PublishDone> pending_;
+  bool released_ = false;
+};
+
+/// Declared after the relay, so destroyed before it: releases the batches the bus holds.
+struct ReleaseOnExit {
+  HoldingBus& bus;
+  ~ReleaseOnExit() { bus.Release(); }
+};
+
 /// The real store, except that the next N deletions of relayed rows fail.
 class FailingMarksStore final : public Store {
  public:
@@ -437,6 +508,98 @@ TEST_F(OutboxRelayTest, StopIsPromptDuringBackoffAndIdempotent) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   relay.Start();  // no effect after Stop
   EXPECT_EQ(Pending(), 1u);
+}
+
+// ---- Batches in flight (EventBus::PublishAsync) ----------------------------------------------
+
+TEST_F(OutboxRelayTest, ABatchGoesOutBeforeTheOneBeforeItIsConfirmed) {
+  ASSERT_NE(store_, nullptr);
+  HoldingBus bus;
+  OutboxRelay relay(*store_, bus, FastRetries());
+  relay.Start();
+  ReleaseOnExit release{bus};
+  const auto first = CommitEvents(1);  // read: the relay does not know where the outbox stands
+  ASSERT_TRUE(WaitUntil([&] { return bus.Batches().size() == 1; }));
+  const auto second = CommitEvents(2);  // handed over while the first is unconfirmed
+  ASSERT_TRUE(WaitUntil([&] { return bus.Batches().size() == 2; }));
+  EXPECT_EQ(bus.Batches()[0], first);
+  EXPECT_EQ(bus.Batches()[1], second);
+  EXPECT_EQ(relay.Stats().relayed, 0u);  // nothing confirmed yet
+  EXPECT_EQ(Pending(), 3u);              // nor deleted
+  bus.Complete(1, Ok());                 // confirms may come in any order
+  bus.Complete(0, Ok());
+  ASSERT_TRUE(Relayed(relay, 3));
+  EXPECT_EQ(relay.Stats().handed_over, 2u);
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+  EXPECT_EQ(bus.Batches().size(), 2u);
+}
+
+TEST_F(OutboxRelayTest, NoMoreBatchesThanTheWindowAreInFlight) {
+  ASSERT_NE(store_, nullptr);
+  HoldingBus bus;
+  auto options = FastRetries();
+  options.max_batches_in_flight = 2;
+  OutboxRelay relay(*store_, bus, options);
+  relay.Start();
+  ReleaseOnExit release{bus};
+  CommitEvents(1);
+  ASSERT_TRUE(WaitUntil([&] { return bus.Batches().size() == 1; }));
+  CommitEvents(1);
+  ASSERT_TRUE(WaitUntil([&] { return bus.Batches().size() == 2; }));
+  const auto third = CommitEvents(1);
+  // Only waiting can show that something does not happen; a relay without a window publishes
+  // the third batch within microseconds.
+  EXPECT_FALSE(WaitUntil([&] { return bus.Batches().size() > 2; }, 200ms));
+  bus.Complete(0, Ok());
+  ASSERT_TRUE(WaitUntil([&] { return bus.Batches().size() == 3; }));
+  EXPECT_EQ(bus.Batches()[2], third);
+  bus.Complete(1, Ok());
+  bus.Complete(2, Ok());
+  ASSERT_TRUE(Relayed(relay, 3));
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+}
+
+TEST_F(OutboxRelayTest, AFailedBatchIsReadBackOnceTheOthersInFlightAreDone) {
+  ASSERT_NE(store_, nullptr);
+  HoldingBus bus;
+  OutboxRelay relay(*store_, bus, FastRetries());
+  relay.Start();
+  ReleaseOnExit release{bus};
+  const auto refused = CommitEvents(2);
+  ASSERT_TRUE(WaitUntil([&] { return bus.Batches().size() == 1; }));
+  const auto accepted = CommitEvents(1);
+  ASSERT_TRUE(WaitUntil([&] { return bus.Batches().size() == 2; }));
+  bus.Complete(0, UnavailableError("basic.nack (fake)"));
+  // The relay waits for the second batch before it reads the outbox again.
+  EXPECT_FALSE(WaitUntil([&] { return bus.Batches().size() > 2; }, 200ms));
+  bus.Complete(1, Ok());
+  ASSERT_TRUE(WaitUntil([&] { return bus.Batches().size() == 3; }));
+  EXPECT_EQ(bus.Batches()[2], refused);  // read back; the accepted one is not sent twice
+  bus.Complete(2, Ok());
+  ASSERT_TRUE(WaitUntil([&] { return Pending() == 0; }));
+  EXPECT_EQ(relay.Stats().publish_failures, 1u);
+  EXPECT_EQ(relay.Stats().relayed, 3u);
+  EXPECT_NE(relay.Stats().last_error.find("basic.nack (fake)"), std::string::npos);
+}
+
+TEST_F(OutboxRelayTest, StopWaitsForTheOutcomeOfTheBatchesInFlight) {
+  ASSERT_NE(store_, nullptr);
+  HoldingBus bus;
+  OutboxRelay relay(*store_, bus, FastRetries());
+  relay.Start();
+  ReleaseOnExit release{bus};
+  CommitEvents(1);
+  ASSERT_TRUE(WaitUntil([&] { return bus.Batches().size() == 1; }));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    relay.Stop();
+    stopped = true;
+  });
+  // The completion touches the relay: returning before it would let it touch a destroyed one.
+  EXPECT_FALSE(WaitUntil([&] { return stopped.load(); }, 200ms));
+  bus.Complete(0, Ok());
+  stopper.join();
+  EXPECT_EQ(relay.Stats().relayed, 1u);
 }
 
 TEST_F(OutboxRelayTest, StoreMayOutliveTheRelayItsListenerPointsTo) {

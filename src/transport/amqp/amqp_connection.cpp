@@ -367,6 +367,8 @@ bool Connection::HasBufferedInput() const {
   return amqp_frames_enqueued(state_.get()) || amqp_data_in_buffer(state_.get());
 }
 
+int Connection::SocketFd() const { return amqp_get_sockfd(state_.get()); }
+
 Result<std::optional<InboundEvent>> Connection::Next(std::chrono::milliseconds timeout) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + timeout;

@@ -1,14 +1,20 @@
 #include "transport/amqp/amqp_event_bus.hpp"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <iterator>
 #include <random>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -90,14 +96,28 @@ class AmqpEventBus::Link {
 
 // ----------------------------------------------------------------------------------------------
 // Publisher: one thread, one connection, one confirm-mode channel.
+//
+// Pipelined: the thread publishes whatever is queued as soon as it is queued, also while
+// earlier messages still wait for their confirms (a wake-up eventfd interrupts its wait on the
+// socket), and completes each job once all of its messages are confirmed. A job therefore
+// never waits for the confirms of the jobs before it: with persistent messages a confirm
+// follows the broker's disk write, several milliseconds under load, and a relay that waited for
+// them before its next batch held every event of that batch back as long.
 
 class AmqpEventBus::Publisher {
  public:
   Publisher(AmqpEventBus& bus, std::unique_ptr<Connection> connection, uint64_t seed)
-      : bus_(bus), initial_(std::move(connection)), backoff_(bus.options_, seed) {
+      : bus_(bus),
+        initial_(std::move(connection)),
+        backoff_(bus.options_, seed),
+        wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
     link_.Up();
   }
-  ~Publisher() { Stop(); }
+  ~Publisher() {
+    Stop();
+    close(wake_fd_);
+  }
 
   void Start() {
     thread_ = std::thread([this] {
@@ -112,42 +132,79 @@ class AmqpEventBus::Publisher {
       stopping_ = true;
       work_cv_.notify_all();
     }
+    Wake();
     if (thread_.joinable()) thread_.join();
   }
 
   const Link& link() const { return link_; }
 
+  /// Publishes `messages` and waits for their confirms.
   Result<void> Submit(std::vector<OutgoingMessage> messages) {
     if (messages.empty()) return Ok();
+    struct Outcome {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::optional<Result<void>> result;
+    };
+    auto outcome = std::make_shared<Outcome>();
+    SubmitAsync(std::move(messages), [outcome](Result<void> result) {
+      std::lock_guard lock(outcome->mu);
+      outcome->result = std::move(result);
+      outcome->cv.notify_all();
+    });
+    std::unique_lock lock(outcome->mu);
+    // The publisher thread settles every job within one operation_timeout of publishing it;
+    // this deadline is only a safety net against a write blocked in the kernel.
+    const auto deadline =
+        SteadyClock::now() + 2 * bus_.options_.operation_timeout + bus_.options_.poll_interval;
+    if (!outcome->cv.wait_until(lock, deadline, [&] { return outcome->result.has_value(); })) {
+      return UnavailableError("publishing to RabbitMQ timed out");
+    }
+    return std::move(*outcome->result);
+  }
+
+  /// Queues `messages` for the publisher thread; `done` gets the outcome (inline if refused).
+  void SubmitAsync(std::vector<OutgoingMessage> messages, EventBus::PublishDone done) {
+    if (messages.empty()) return done(Ok());
     if (auto [up, error] = link_.Get(); !up) {
-      return UnavailableError("RabbitMQ publisher is disconnected: " + error);
+      return done(UnavailableError("RabbitMQ publisher is disconnected: " + error));
     }
     auto job = std::make_shared<Job>();
     job->messages = std::move(messages);
-    std::unique_lock lock(mu_);
-    if (stopping_) return UnavailableError("event bus is stopped");
-    queue_.push_back(job);
-    work_cv_.notify_one();
-    // The publisher thread settles every job within one operation_timeout of the round it is
-    // in; this deadline is only a safety net against a write blocked in the kernel.
-    const auto deadline =
-        SteadyClock::now() + 2 * bus_.options_.operation_timeout + bus_.options_.poll_interval;
-    if (!done_cv_.wait_until(lock, deadline, [&] { return job->done; })) {
-      return UnavailableError("publishing to RabbitMQ timed out");
+    job->done = std::move(done);
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_) {
+        queue_.push_back(std::move(job));
+        work_cv_.notify_one();
+      }
     }
-    if (job->error) return *job->error;
-    return Ok();
+    if (job) return job->done(UnavailableError("event bus is stopped"));  // not queued
+    Wake();
   }
 
  private:
   struct Job {
     std::vector<OutgoingMessage> messages;
-    // Written by the publisher thread; read by the submitter once `done` (under mu_).
+    EventBus::PublishDone done;
+    // Publisher thread only, once taken from the queue.
     std::optional<Error> error;
     size_t acked = 0;
-    bool done = false;
+    size_t settled = 0;  // acked or nacked
+    SteadyClock::time_point deadline;
   };
   using Jobs = std::vector<std::shared_ptr<Job>>;
+  // One published message awaiting its confirm: slots_[i] holds delivery tag base_tag_ + i.
+  struct Slot {
+    Job* job;
+    bool settled = false;
+  };
+
+  void Wake() {
+    const uint64_t one = 1;
+    // A full counter (never, at 2^64 - 1) or EAGAIN still leaves the eventfd readable.
+    [[maybe_unused]] const auto n = write(wake_fd_, &one, sizeof one);
+  }
 
   void Run() {
     std::unique_ptr<Connection> connection = std::move(initial_);
@@ -156,16 +213,24 @@ class AmqpEventBus::Publisher {
       Jobs jobs;
       {
         std::unique_lock lock(mu_);
-        const milliseconds wait =
-            connection ? bus_.options_.poll_interval : Remaining(next_attempt);
-        work_cv_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty(); });
-        if (stopping_) break;
-        jobs.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
-        queue_.clear();
+        if (inflight_.empty()) {
+          // Nothing awaits a confirm: sleep until work arrives (or it is time for heartbeats
+          // or a reconnection attempt).
+          const milliseconds wait =
+              connection ? bus_.options_.poll_interval : Remaining(next_attempt);
+          work_cv_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty(); });
+          if (stopping_) break;
+        }
+        // While stopping, the confirms of what is out are still collected; nothing new goes.
+        if (!stopping_) {
+          jobs.assign(std::make_move_iterator(queue_.begin()),
+                      std::make_move_iterator(queue_.end()));
+          queue_.clear();
+        }
       }
       if (!connection) {
         // Submit refuses work while disconnected; these raced with the disconnection.
-        Finish(jobs, UnavailableError("RabbitMQ publisher is disconnected"));
+        Fail(jobs, UnavailableError("RabbitMQ publisher is disconnected"));
         if (SteadyClock::now() < next_attempt) continue;
         auto opened = OpenPublisherConnection(bus_.url_, bus_.topology_, bus_.options_);
         if (!opened) {
@@ -179,28 +244,43 @@ class AmqpEventBus::Publisher {
         failed_attempts_ = 0;
         connection = std::move(opened).value();
         next_tag_ = 0;
+        base_tag_ = 1;
         backoff_.Reset();
         link_.Up();
         spdlog::info("RabbitMQ publisher reconnected to {}", bus_.url_.Redacted());
         continue;
       }
-      Result<void> outcome = jobs.empty() ? Service(*connection) : Round(*connection, jobs);
-      Finish(jobs, outcome ? std::nullopt : std::optional<Error>(outcome.error()));
+      Result<void> outcome = Ok();
+      if (!jobs.empty()) outcome = PublishJobs(*connection, jobs);
+      if (outcome) {
+        if (!inflight_.empty()) {
+          outcome = AwaitConfirms(*connection);
+        } else if (jobs.empty()) {
+          outcome = Service(*connection);
+        }
+      }
+      CompleteSettled();
       if (!outcome) {
         spdlog::warn("RabbitMQ publisher connection lost: {}", outcome.error().message);
+        FailInflight(outcome.error());
         link_.Down(outcome.error().message);
         ++bus_.counters_.connections_lost;
         connection.reset();
         next_attempt = SteadyClock::now() + backoff_.Next();
       }
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_ && inflight_.empty()) break;
+      }
     }
+    FailInflight(UnavailableError("event bus is stopped"));
     Jobs left;
     {
       std::lock_guard lock(mu_);
       left.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
       queue_.clear();
     }
-    Finish(left, UnavailableError("event bus is stopped"));
+    Fail(left, UnavailableError("event bus is stopped"));
     connection.reset();  // closes cleanly
   }
 
@@ -214,126 +294,189 @@ class AmqpEventBus::Publisher {
     }
   }
 
-  // Publishes every message of `jobs` back to back, then collects their confirms. Sets each
-  // job's error for nacks and unroutable must_route messages; an error return means the
-  // connection is unusable.
-  Result<void> Round(Connection& c, Jobs& jobs) {
+  // Publishes every message of `jobs` back to back; they join inflight_ and complete when their
+  // confirms arrive. An error return means the connection is unusable.
+  Result<void> PublishJobs(Connection& c, Jobs& jobs) {
     if (c.blocked()) {
       for (auto& job : jobs) {
         job->error = UnavailableError("RabbitMQ is blocking publishers: " + c.blocked_reason());
       }
+      Fail(jobs, std::nullopt);
       return Ok();
     }
-    const uint64_t first_tag = next_tag_ + 1;
-    std::vector<Job*> owner;  // owner[tag - first_tag]
-    std::vector<bool> confirmed;
-    std::unordered_multimap<std::string, Job*> must_route;  // by message_id
-    uint64_t lowest = first_tag;                            // every tag below it is confirmed
-    size_t pending = 0;
-
-    const auto settle = [&](uint64_t tag, bool ack) {
-      if (tag < first_tag || tag - first_tag >= owner.size()) return;
-      const size_t i = tag - first_tag;
-      if (confirmed[i]) return;
-      confirmed[i] = true;
-      --pending;
-      Job* job = owner[i];
-      if (ack) {
-        ++job->acked;
-        ++bus_.counters_.published;
-      } else if (!job->error) {
-        job->error = UnavailableError("RabbitMQ refused a message (basic.nack)");
-      }
-    };
-    const auto on_event = [&](amqp::InboundEvent& event) {
-      if (const auto* confirm = std::get_if<amqp::Confirm>(&event)) {
-        if (confirm->channel != kMainChannel) return;
-        if (confirm->multiple) {
-          for (; lowest <= confirm->delivery_tag && lowest < first_tag + owner.size(); ++lowest) {
-            settle(lowest, confirm->ack);
-          }
-        } else {
-          settle(confirm->delivery_tag, confirm->ack);
-        }
-      } else if (const auto* returned = std::get_if<amqp::Returned>(&event)) {
-        // RabbitMQ sends a message's basic.return before its basic.ack, so the job is still
-        // pending here.
-        auto [begin, end] = must_route.equal_range(returned->properties.message_id);
-        if (begin == end) {
-          ++bus_.counters_.unroutable;
-          spdlog::debug("RabbitMQ: no queue bound for {} ({}), dropped by the broker",
-                        returned->routing_key, returned->properties.type);
-        }
-        for (auto it = begin; it != end; ++it) {
-          if (!it->second->error) {
-            it->second->error = UnavailableError("RabbitMQ could not route the message to '" +
-                                                 returned->routing_key + "' via '" +
-                                                 returned->exchange + "': " + returned->reply_text);
-          }
-        }
-      }
-    };
-    const auto drain = [&]() -> Result<void> {
-      while (true) {
-        auto event = c.Next(milliseconds::zero());
-        if (!event) return std::move(event).error();
-        if (!*event) return Ok();
-        on_event(**event);
-      }
-    };
-
+    const auto deadline = SteadyClock::now() + bus_.options_.operation_timeout;
+    for (auto& job : jobs) {
+      job->deadline = deadline;
+      inflight_.push_back(job);  // all of them first: a failure below fails them all
+    }
     size_t sent = 0;
     for (auto& job : jobs) {
       for (const OutgoingMessage& message : job->messages) {
         if (auto r = c.Publish(kMainChannel, message, /*mandatory=*/true); !r) return r;
         ++next_tag_;
-        owner.push_back(job.get());
-        confirmed.push_back(false);
-        ++pending;
-        if (message.must_route) must_route.emplace(message.properties.message_id, job.get());
+        slots_.push_back(Slot{job.get()});
+        if (message.must_route) must_route_.emplace(message.properties.message_id, job.get());
         if (++sent % kDrainEvery == 0) {
-          if (auto r = drain(); !r) return r;
+          if (auto r = DrainEvents(c); !r) return r;
         }
       }
     }
-    const auto deadline = SteadyClock::now() + bus_.options_.operation_timeout;
-    while (pending > 0) {
-      const milliseconds left = Remaining(deadline);
-      if (left == milliseconds::zero()) {
-        return UnavailableError("no publisher confirm from RabbitMQ within " +
-                                std::to_string(bus_.options_.operation_timeout.count()) + " ms");
-      }
-      auto event = c.Next(left);
-      if (!event) return std::move(event).error();
-      if (*event) on_event(**event);
-    }
+    jobs.clear();
     return Ok();
   }
 
-  // Completes `jobs`: a job succeeds when every message was acked and nothing went wrong.
-  void Finish(Jobs& jobs, const std::optional<Error>& failure) {
-    if (jobs.empty()) return;
-    std::lock_guard lock(mu_);
-    for (auto& job : jobs) {
-      if (!job->error && job->acked != job->messages.size()) {
-        job->error = failure ? *failure : UnavailableError("message not confirmed by RabbitMQ");
-      }
-      job->done = true;
+  // Waits until the socket has input, new work is queued or the oldest job's deadline passes,
+  // then handles every event that arrived.
+  Result<void> AwaitConfirms(Connection& c) {
+    const auto deadline = inflight_.front()->deadline;
+    if (SteadyClock::now() >= deadline) {
+      return UnavailableError("no publisher confirm from RabbitMQ within " +
+                              std::to_string(bus_.options_.operation_timeout.count()) + " ms");
     }
-    done_cv_.notify_all();
-    jobs.clear();
+    if (!c.HasBufferedInput()) {
+      pollfd fds[2] = {{c.SocketFd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+      // Bounded by poll_interval too, so that heartbeats keep going during a long wait.
+      const auto wait = std::min(Remaining(deadline), bus_.options_.poll_interval);
+      const int ready = poll(fds, 2, static_cast<int>(wait.count()));
+      if (ready < 0 && errno != EINTR) {
+        return UnavailableError(std::string("poll: ") + std::strerror(errno));
+      }
+      if (ready > 0 && (fds[1].revents & POLLIN)) {
+        uint64_t count;
+        [[maybe_unused]] const auto n = read(wake_fd_, &count, sizeof count);
+      }
+    }
+    return DrainEvents(c);
   }
 
+  Result<void> DrainEvents(Connection& c) {
+    while (true) {
+      auto event = c.Next(milliseconds::zero());
+      if (!event) return std::move(event).error();
+      if (!*event) return Ok();
+      OnEvent(**event);
+    }
+  }
+
+  void OnEvent(amqp::InboundEvent& event) {
+    if (const auto* confirm = std::get_if<amqp::Confirm>(&event)) {
+      if (confirm->channel != kMainChannel) return;
+      if (confirm->multiple) {
+        for (uint64_t tag = base_tag_; tag <= confirm->delivery_tag; ++tag) {
+          if (!Settle(tag, confirm->ack)) break;
+        }
+      } else {
+        Settle(confirm->delivery_tag, confirm->ack);
+      }
+      // Settled slots at the front are done with.
+      while (!slots_.empty() && slots_.front().settled) {
+        slots_.pop_front();
+        ++base_tag_;
+      }
+    } else if (const auto* returned = std::get_if<amqp::Returned>(&event)) {
+      // RabbitMQ sends a message's basic.return before its basic.ack, so the job is still
+      // in flight here.
+      auto [begin, end] = must_route_.equal_range(returned->properties.message_id);
+      if (begin == end) {
+        ++bus_.counters_.unroutable;
+        spdlog::debug("RabbitMQ: no queue bound for {} ({}), dropped by the broker",
+                      returned->routing_key, returned->properties.type);
+      }
+      for (auto it = begin; it != end; ++it) {
+        if (!it->second->error) {
+          it->second->error =
+              UnavailableError("RabbitMQ could not route the message to '" + returned->routing_key +
+                               "' via '" + returned->exchange + "': " + returned->reply_text);
+        }
+      }
+    }
+  }
+
+  // Settles the message of delivery tag `tag`; false if no such message is in flight.
+  bool Settle(uint64_t tag, bool ack) {
+    if (tag < base_tag_ || tag - base_tag_ >= slots_.size()) return false;
+    Slot& slot = slots_[tag - base_tag_];
+    if (slot.settled) return true;
+    slot.settled = true;
+    Job* job = slot.job;
+    ++job->settled;
+    if (ack) {
+      ++job->acked;
+      ++bus_.counters_.published;
+    } else if (!job->error) {
+      job->error = UnavailableError("RabbitMQ refused a message (basic.nack)");
+    }
+    return true;
+  }
+
+  // Completes the jobs at the front of inflight_ whose messages are all settled, in order.
+  void CompleteSettled() {
+    Jobs done;
+    while (!inflight_.empty() && inflight_.front()->settled == inflight_.front()->messages.size()) {
+      ForgetMustRoute(*inflight_.front());
+      done.push_back(std::move(inflight_.front()));
+      inflight_.pop_front();
+    }
+    Fail(done, std::nullopt);
+  }
+
+  void ForgetMustRoute(const Job& job) {
+    for (const OutgoingMessage& message : job.messages) {
+      if (!message.must_route) continue;
+      auto [begin, end] = must_route_.equal_range(message.properties.message_id);
+      for (auto it = begin; it != end;) {
+        it = it->second == &job ? must_route_.erase(it) : std::next(it);
+      }
+    }
+  }
+
+  // Completes every job in flight: the connection they were published on is gone.
+  void FailInflight(const Error& error) {
+    Jobs jobs(std::make_move_iterator(inflight_.begin()), std::make_move_iterator(inflight_.end()));
+    inflight_.clear();
+    slots_.clear();
+    must_route_.clear();
+    base_tag_ = next_tag_ + 1;
+    Fail(jobs, error);
+  }
+
+  // Completes `jobs`: a job succeeds when every message was acked and nothing went wrong;
+  // otherwise it fails with its own error, else `failure`.
+  void Fail(Jobs& jobs, const std::optional<Error>& failure) {
+    for (auto& job : jobs) {
+      Result<void> result = Ok();
+      if (job->error) {
+        result = *job->error;
+      } else if (job->acked != job->messages.size()) {
+        result = failure ? *failure : UnavailableError("message not confirmed by RabbitMQ");
+      }
+      auto done = std::move(job->done);
+      if (!done) continue;
+      try {
+        done(std::move(result));
+      } catch (const std::exception& e) {
+        spdlog::error("RabbitMQ publisher: a publish completion threw: {}", e.what());
+      } catch (...) {
+        spdlog::error("RabbitMQ publisher: a publish completion threw");
+      }
+    }
+    jobs.clear();
+  }
   AmqpEventBus& bus_;
   Link link_;
   std::unique_ptr<Connection> initial_;  // handed to the thread by Start()
   Backoff backoff_;                      // publisher thread only
-  uint64_t next_tag_ = 0;                // publisher thread only: last tag of the connection
+  const int wake_fd_;                    // eventfd: SubmitAsync interrupts AwaitConfirms' poll
   int failed_attempts_ = 0;              // publisher thread only: reconnections failed in a row
+  // Publisher thread only: the connection's published messages and the jobs they belong to.
+  uint64_t next_tag_ = 0;                      // the last delivery tag used on the connection
+  uint64_t base_tag_ = 1;                      // the delivery tag of slots_.front()
+  std::deque<Slot> slots_;                     // messages not known to be settled, by tag
+  std::deque<std::shared_ptr<Job>> inflight_;  // published jobs not completed, in order
+  std::unordered_multimap<std::string, Job*> must_route_;  // in-flight must_route, by messageId
 
   std::mutex mu_;
   std::condition_variable work_cv_;
-  std::condition_variable done_cv_;
   std::deque<std::shared_ptr<Job>> queue_;
   bool stopping_ = false;
   std::thread thread_;
@@ -744,7 +887,11 @@ std::shared_ptr<AmqpEventBus::Publisher> AmqpEventBus::PublisherIfStarted(
   return publisher_;
 }
 
-Result<void> AmqpEventBus::Publish(std::span<const Envelope> batch) {
+namespace {
+// The wire messages of a Publish: unknown eventType → kValidationFailed.
+Result<std::vector<OutgoingMessage>> EventMessages(std::span<const Envelope> batch,
+                                                   const Topology& topology,
+                                                   const std::string& instance_id) {
   std::vector<OutgoingMessage> messages;
   messages.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -753,13 +900,29 @@ Result<void> AmqpEventBus::Publish(std::span<const Envelope> batch) {
       return ValidationError("unknown eventType '" + batch[i].event_type + "'",
                              {{"[" + std::to_string(i) + "].eventType", "is not a known event"}});
     }
-    messages.push_back(amqp::EventMessage(batch[i], topology_.events_exchange, std::string(*key),
-                                          {{std::string(amqp::kOriginHeader), instance_id_}}));
+    messages.push_back(amqp::EventMessage(batch[i], topology.events_exchange, std::string(*key),
+                                          {{std::string(amqp::kOriginHeader), instance_id}}));
   }
+  return messages;
+}
+}  // namespace
+
+Result<void> AmqpEventBus::Publish(std::span<const Envelope> batch) {
+  auto messages = EventMessages(batch, topology_, instance_id_);
+  if (!messages) return std::move(messages).error();
   Result<void> error = Ok();
   std::shared_ptr<Publisher> publisher = PublisherIfStarted(error);
   if (!publisher) return error;
-  return publisher->Submit(std::move(messages));
+  return publisher->Submit(std::move(messages).value());
+}
+
+void AmqpEventBus::PublishAsync(std::span<const Envelope> batch, PublishDone done) {
+  auto messages = EventMessages(batch, topology_, instance_id_);
+  if (!messages) return done(std::move(messages).error());
+  Result<void> error = Ok();
+  std::shared_ptr<Publisher> publisher = PublisherIfStarted(error);
+  if (!publisher) return done(std::move(error));
+  publisher->SubmitAsync(std::move(messages).value(), std::move(done));
 }
 
 Result<void> AmqpEventBus::SendToQueue(std::string_view queue, const Envelope& envelope,

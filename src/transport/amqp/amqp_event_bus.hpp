@@ -143,6 +143,10 @@ class AmqpEventBus final : public EventBus {
   /// Start(), after Stop(), while the publisher is disconnected, or on a nack, timeout or
   /// connection loss (some messages may have been accepted: re-publish the batch).
   Result<void> Publish(std::span<const Envelope> batch) override;
+  /// Publish, pipelined: the batch is queued for the publisher thread, which sends it at once,
+  /// also while earlier batches still wait for their confirms, and calls `done` on that thread
+  /// when its own confirms are in (or with the error Publish would have returned).
+  void PublishAsync(std::span<const Envelope> batch, PublishDone done) override;
 
   /// Publishes `envelope` through the default exchange straight onto `queue`, confirmed, as a
   /// first delivery there (x-attempts and x-first-failure are dropped unless `queue` is a

@@ -18,6 +18,8 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <numeric>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -476,6 +478,73 @@ TEST_F(AmqpEventBusTest, ABatchOfAThousandIsConfirmedPipelined) {
   std::set<std::string> expected;
   for (const Envelope& e : batch) expected.insert(e.metadata.message_id);
   EXPECT_EQ(inventory.Ids(), expected);
+}
+
+// Batches published without waiting (the outbox relay keeps several in flight): each completes
+// once, in the order of the calls, and every message arrives.
+TEST_F(AmqpEventBusTest, PublishAsyncBatchesCompleteOnceEachInOrderAndAllArrive) {
+  AmqpEventBus& bus = NewBus();
+  Recorder inventory;
+  bus.Subscribe(std::string(kInventoryQueue), inventory.Handler(), {});
+  ASSERT_TRUE(StartAndWait(bus));
+  constexpr int kBatches = 40;
+  constexpr int kPerBatch = 10;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> completed;
+  std::vector<std::string> errors;
+  std::set<std::string> expected;
+  for (int b = 0; b < kBatches; ++b) {
+    std::vector<Envelope> batch;
+    for (int i = 0; i < kPerBatch; ++i) {
+      batch.push_back(Event(events::kOrderUpdated, std::to_string(b * kPerBatch + i)));
+      expected.insert(batch.back().metadata.message_id);
+    }
+    bus.PublishAsync(batch, [&, b](Result<void> published) {
+      std::lock_guard lock(mu);
+      completed.push_back(b);
+      if (!published) errors.push_back(published.error().message);
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return completed.size() >= kBatches; }));
+  }
+  EXPECT_EQ(errors, std::vector<std::string>{});
+  std::vector<int> in_order(kBatches);
+  std::iota(in_order.begin(), in_order.end(), 0);
+  EXPECT_EQ(completed, in_order);
+  EXPECT_EQ(bus.Counters().published, static_cast<uint64_t>(kBatches * kPerBatch));
+  ASSERT_TRUE(inventory.WaitForCount(kBatches * kPerBatch, 30s));
+  EXPECT_EQ(inventory.Ids(), expected);
+}
+
+TEST_F(AmqpEventBusTest, PublishAsyncReportsRefusalsThroughItsCallbackAtOnce) {
+  AmqpEventBus& bus = NewBus();
+  ASSERT_TRUE(StartAndWait(bus));
+  std::optional<Result<void>> outcome;
+  const auto record = [&](Result<void> r) { outcome = std::move(r); };
+
+  Envelope unknown = Event(events::kOrderCreated);
+  unknown.event_type = "NOT_AN_EVENT";
+  bus.PublishAsync(std::span<const Envelope>(&unknown, 1), record);
+  ASSERT_TRUE(outcome.has_value());  // called before PublishAsync returned: nothing was sent
+  ASSERT_FALSE(outcome->ok());
+  EXPECT_EQ(outcome->error().code, ErrorCode::kValidationFailed);
+
+  outcome.reset();
+  bus.PublishAsync({}, record);
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_TRUE(outcome->ok());
+
+  bus.Stop();
+  outcome.reset();
+  const Envelope late = Event(events::kOrderCreated);
+  bus.PublishAsync(std::span<const Envelope>(&late, 1), record);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_FALSE(outcome->ok());
+  EXPECT_EQ(outcome->error().code, ErrorCode::kUnavailable);
 }
 
 // ---- Retries and dead letters ----------------------------------------------------------------

@@ -137,6 +137,8 @@ class Connection {
   Result<std::optional<InboundEvent>> Next(std::chrono::milliseconds timeout);
   /// Whether bytes or frames are already buffered (Next(0) would not touch the socket).
   bool HasBufferedInput() const;
+  /// The socket, to poll() for input together with other descriptors (then call Next(0)).
+  int SocketFd() const;
   /// Whether the broker blocked publishing (resource alarm; connection.blocked), and why.
   bool blocked() const { return blocked_; }
   const std::string& blocked_reason() const { return blocked_reason_; }
