@@ -36,6 +36,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -348,6 +349,9 @@ class HttpServer::Runtime::Session {
                                 SteadyTime started);
   asio::awaitable<void> LingeringClose();
   void ShutdownAndClose();
+  /// Writes `response` as one buffer with one write: the bytes bhttp::async_write would send,
+  /// without its serializer (http_wire.hpp). Returns the error and the bytes written.
+  asio::awaitable<std::tuple<beast::error_code, size_t>> Write(const WireResponse& response);
 
   Runtime& runtime_;
   const HttpServerOptions& options_;
@@ -427,9 +431,7 @@ asio::awaitable<void> HttpServer::Runtime::Session::Serve() {
     response.keep_alive(keep_alive && !runtime_.stopping_);
 
     stream_.expires_after(options_.read_timeout);
-    // One buffer, one write: the same bytes as bhttp::async_write, without its serializer.
-    const std::string wire = http_internal::SerializeResponse(response);
-    auto [write_ec, written] = co_await asio::async_write(stream_, asio::buffer(wire), kAsTuple);
+    auto [write_ec, written] = co_await Write(response);
     record.status = static_cast<int>(response.result_int());
     record.response_bytes = written;
     record.duration_seconds = SecondsSince(started);
@@ -533,7 +535,7 @@ asio::awaitable<void> HttpServer::Runtime::Session::SendAndClose(ApiResponse ans
   WireResponse response = ToWire(std::move(answer), version, correlation_id, false);
   response.keep_alive(false);
   stream_.expires_after(options_.read_timeout);
-  auto [write_ec, written] = co_await bhttp::async_write(stream_, response, kAsTuple);
+  auto [write_ec, written] = co_await Write(response);
   HttpRequestRecord record;
   record.method = std::move(method);
   record.route = kUnmatchedRoute;
@@ -578,7 +580,7 @@ asio::awaitable<void> HttpServer::Runtime::Session::Upgrade(const WebSocketEndpo
     WireResponse response = ToWire(std::move(answer), request.version(), correlation_id, false);
     response.keep_alive(false);
     stream_.expires_after(options_.read_timeout);
-    auto [write_ec, written] = co_await bhttp::async_write(stream_, response, kAsTuple);
+    auto [write_ec, written] = co_await Write(response);
     record.status = static_cast<int>(response.result_int());
     record.response_bytes = written;
     record.duration_seconds = SecondsSince(started);
@@ -640,6 +642,12 @@ asio::awaitable<void> HttpServer::Runtime::Session::LingeringClose() {
     idle_ = false;
   }
   stream_.close();
+}
+
+asio::awaitable<std::tuple<beast::error_code, size_t>> HttpServer::Runtime::Session::Write(
+    const WireResponse& response) {
+  const std::string wire = http_internal::SerializeResponse(response);
+  co_return co_await asio::async_write(stream_, asio::buffer(wire), kAsTuple);
 }
 
 void HttpServer::Runtime::Session::ShutdownAndClose() {

@@ -230,7 +230,7 @@ class AmqpEventBus::Publisher {
       }
       if (!connection) {
         // Submit refuses work while disconnected; these raced with the disconnection.
-        Fail(jobs, UnavailableError("RabbitMQ publisher is disconnected"));
+        Complete(jobs, UnavailableError("RabbitMQ publisher is disconnected"));
         if (SteadyClock::now() < next_attempt) continue;
         auto opened = OpenPublisherConnection(bus_.url_, bus_.topology_, bus_.options_);
         if (!opened) {
@@ -280,7 +280,7 @@ class AmqpEventBus::Publisher {
       left.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
       queue_.clear();
     }
-    Fail(left, UnavailableError("event bus is stopped"));
+    Complete(left, UnavailableError("event bus is stopped"));
     connection.reset();  // closes cleanly
   }
 
@@ -301,7 +301,7 @@ class AmqpEventBus::Publisher {
       for (auto& job : jobs) {
         job->error = UnavailableError("RabbitMQ is blocking publishers: " + c.blocked_reason());
       }
-      Fail(jobs, std::nullopt);
+      Complete(jobs, std::nullopt);
       return Ok();
     }
     const auto deadline = SteadyClock::now() + bus_.options_.operation_timeout;
@@ -417,7 +417,7 @@ class AmqpEventBus::Publisher {
       done.push_back(std::move(inflight_.front()));
       inflight_.pop_front();
     }
-    Fail(done, std::nullopt);
+    Complete(done, std::nullopt);
   }
 
   void ForgetMustRoute(const Job& job) {
@@ -437,12 +437,12 @@ class AmqpEventBus::Publisher {
     slots_.clear();
     must_route_.clear();
     base_tag_ = next_tag_ + 1;
-    Fail(jobs, error);
+    Complete(jobs, error);
   }
 
   // Completes `jobs`: a job succeeds when every message was acked and nothing went wrong;
   // otherwise it fails with its own error, else `failure`.
-  void Fail(Jobs& jobs, const std::optional<Error>& failure) {
+  void Complete(Jobs& jobs, const std::optional<Error>& failure) {
     for (auto& job : jobs) {
       Result<void> result = Ok();
       if (job->error) {
