@@ -17,9 +17,6 @@ CollectionSpec MessageLogCollection() {
   CollectionSpec spec{std::string(kMessagesCollection),
                       {"messageId", "eventType", "correlationId", "status", "orderId", "createdAt"},
                       {}};
-  // Retention removes a row for every row written: at full load, deleting rows whose indexed
-  // values had to be parsed out of their JSON again cost as much as writing them.
-  spec.removed_often = true;
   return spec;
 }
 
@@ -110,7 +107,16 @@ class RowWriter {
 };
 }  // namespace
 
-std::string ToMessageRowText(const MessageFacts& f, const Envelope& event) {
+std::array<KnownField, 6> MessageRowKeys::Known() const {
+  auto present = [](const std::string& v) {
+    return v.empty() ? std::nullopt : std::optional<std::string_view>(v);
+  };
+  return {KnownField{"messageId", message_id},         KnownField{"eventType", event_type},
+          KnownField{"correlationId", correlation_id}, KnownField{"status", status},
+          KnownField{"orderId", present(order_id)},    KnownField{"createdAt", created_at}};
+}
+
+std::string ToMessageRowText(const MessageFacts& f, const Envelope& event, MessageRowKeys* keys) {
   const EventMetadata& m = event.metadata;
   std::string out;
   out.reserve(1024);
@@ -132,14 +138,14 @@ std::string ToMessageRowText(const MessageFacts& f, const Envelope& event) {
     meta.Close();
   }
   row.String("status", f.status);
-  row.String("createdAt", FormatRfc3339(f.at));
+  std::string created_at = FormatRfc3339(f.at);
+  row.String("createdAt", created_at);
   row.String("correlationId", m.correlation_id);
   row.String("causationId", m.causation_id);
   row.String("source", m.source);
   row.String("module", f.module);
-  if (std::string order_id = OrderIdOf(event.data); !order_id.empty()) {
-    row.String("orderId", order_id);
-  }
+  std::string order_id = OrderIdOf(event.data);
+  if (!order_id.empty()) row.String("orderId", order_id);
   if (!f.queue.empty()) {
     row.String("queue", f.queue);
     row.Number("attempt", f.attempt);
@@ -149,6 +155,14 @@ std::string ToMessageRowText(const MessageFacts& f, const Envelope& event) {
   row.Key("data");
   AppendJsonObject(out, event.data);
   row.Close();
+  if (keys != nullptr) {
+    keys->message_id = m.message_id;
+    keys->event_type = event.event_type;
+    keys->correlation_id = m.correlation_id;
+    keys->status = f.status;
+    keys->order_id = std::move(order_id);
+    keys->created_at = std::move(created_at);
+  }
   return out;
 }
 

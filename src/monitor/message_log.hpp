@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,10 +62,25 @@ std::string OrderIdOf(const json::object& data);
 json::object ToMessageRow(const MessageObservation& observation);
 /// The same, taking the observation's data instead of copying it.
 json::object ToMessageRow(MessageObservation&& observation);
+/// A row's values of MessageLogCollection's indexed fields, as its text holds them.
+struct MessageRowKeys {
+  std::string message_id;
+  std::string event_type;
+  std::string correlation_id;
+  std::string status;
+  std::string order_id;  // "" when the row has none
+  std::string created_at;
+  /// The values for Transaction::InsertTextIndexed (they point into *this), so that the store
+  /// does not parse the row to index it.
+  std::array<KnownField, 6> Known() const;
+};
+
 /// The row of `facts` about `event` as JSON text (the same document as ToMessageRow, with
 /// `data` written last), serialized straight from the event: what the logger stores, so that
 /// an observation costs one serialization instead of a copy of the event, a row object built
-/// around it and that object's serialization by the store.
-std::string ToMessageRowText(const MessageFacts& facts, const Envelope& event);
+/// around it and that object's serialization by the store. With `keys`, also its indexed
+/// values.
+std::string ToMessageRowText(const MessageFacts& facts, const Envelope& event,
+                             MessageRowKeys* keys = nullptr);
 
 }  // namespace shopflow::monitor

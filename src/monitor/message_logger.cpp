@@ -75,8 +75,9 @@ void MessageLogger::OnPublished(std::span<const Envelope> batch) {
     f.routing_key = std::string(RoutingKeyFor(e.event_type).value_or(""));
     f.module = e.metadata.source;
     f.at = now;
-    std::string text = ToMessageRowText(f, e);
-    out.push_back(PendingRow{std::move(f.row_id), std::move(text)});
+    MessageRowKeys keys;
+    std::string text = ToMessageRowText(f, e, &keys);
+    out.push_back(PendingRow{std::move(f.row_id), std::move(text), std::move(keys)});
   }
   Accept(std::move(out));
 }
@@ -113,9 +114,10 @@ void MessageLogger::OnHandled(const Delivery& delivery, const HandlerOutcome& ou
   f.reason = outcome.reason;
   f.duration_ms = std::chrono::duration<double, std::milli>(took).count();
   f.at = clock_.Now();
-  std::string text = ToMessageRowText(f, delivery.envelope);
+  MessageRowKeys keys;
+  std::string text = ToMessageRowText(f, delivery.envelope, &keys);
   std::vector<PendingRow> one;
-  one.push_back(PendingRow{std::move(f.row_id), std::move(text)});
+  one.push_back(PendingRow{std::move(f.row_id), std::move(text), std::move(keys)});
   Accept(std::move(one));
 }
 
@@ -221,7 +223,9 @@ void MessageLogger::WriteRows(std::span<const PendingRow> rows) {
     const auto chunk = rows.subspan(begin, std::min(options_.batch_size, rows.size() - begin));
     auto written = WriteAndWait(store_, [&](Transaction& txn) -> Result<void> {
       for (const auto& row : chunk) {
-        if (auto inserted = txn.InsertText(kMessagesCollection, row.id, row.text); !inserted) {
+        const auto known = row.keys.Known();
+        if (auto inserted = txn.InsertTextIndexed(kMessagesCollection, row.id, row.text, known);
+            !inserted) {
           return inserted;
         }
       }

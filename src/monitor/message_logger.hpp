@@ -111,10 +111,12 @@ class MessageLogger final : public EventObserver {
  private:
   /// Counts `n` observations as dropped and returns true when they cannot be buffered.
   bool RefuseIfFull(size_t n);
-  /// A row ready for the store: its id and its document as JSON text (ToMessageRowText).
+  /// A row ready for the store: its id, its document as JSON text (ToMessageRowText) and its
+  /// indexed values.
   struct PendingRow {
     std::string id;
     std::string text;
+    MessageRowKeys keys;
   };
   void Accept(std::vector<PendingRow> rows);
   void Run();

@@ -423,5 +423,41 @@ TEST(MessageLogTest, TheRowsTextIsTheRowsDocument) {
   EXPECT_EQ(row.at("data"), json::object{});
 }
 
+TEST(MessageLogTest, TheRowsKeysAreWhatItsTextHoldsInEveryIndexedField) {
+  // The store indexes the rows with these values instead of parsing the text: they must be
+  // exactly the text's, for each field the collection indexes.
+  FakeClock clock;
+  std::vector<MessageObservation> rows(2);
+  rows[0].row_id = "01ROW";
+  rows[0].envelope =
+      TestEvent("NOTIFICATION_EMAIL_SENT", {{"metadata", json::object{{"orderId", "o-9"}}}},
+                "notifications", "corr \"9\"", "cause-9", clock.Now());
+  rows[0].status = std::string(message_status::kConsumed);
+  rows[0].queue = "notifications.events.queue";
+  rows[0].at = clock.Now();
+  rows[1].row_id = "01PUB";  // no orderId at all
+  rows[1].envelope = TestEvent("ORDER_CREATED", {}, "orders", "corr-1", "", clock.Now());
+  rows[1].status = std::string(message_status::kPublished);
+  rows[1].at = clock.Now() + std::chrono::milliseconds(1500);
+  for (const auto& observation : rows) {
+    MessageRowKeys keys;
+    const auto row = ParseJson(ToMessageRowText(observation, observation.envelope, &keys));
+    ASSERT_TRUE(row.ok());
+    const auto known = keys.Known();
+    for (const auto& field : MessageLogCollection().indexed_fields) {
+      const auto k = std::find_if(known.begin(), known.end(),
+                                  [&](const KnownField& f) { return f.name == field; });
+      ASSERT_NE(k, known.end()) << field;
+      const auto* value = row->as_object().if_contains(field);
+      if (value == nullptr) {
+        EXPECT_FALSE(k->value.has_value()) << field;
+      } else {
+        ASSERT_TRUE(k->value.has_value()) << field;
+        EXPECT_EQ(*k->value, value->as_string()) << field;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace shopflow::monitor

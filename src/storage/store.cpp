@@ -22,6 +22,12 @@ Result<void> Transaction::InsertText(std::string_view collection, std::string_vi
   return Insert(collection, id, parsed->get_object());
 }
 
+Result<void> Transaction::InsertTextIndexed(std::string_view collection, std::string_view id,
+                                            std::string_view json_text,
+                                            std::span<const KnownField> /*known*/) {
+  return InsertText(collection, id, json_text);
+}
+
 std::vector<CollectionSpec> MergeCollections(std::vector<std::vector<CollectionSpec>> groups) {
   std::vector<CollectionSpec> out;
   for (auto& group : groups) {

@@ -28,12 +28,6 @@ struct CollectionSpec {
   /// logger prunes by age and count on every backend). Empty field: no TTL.
   std::string expire_field;
   std::chrono::seconds expire_after{0};
-  /// Documents are removed about as often as they are added (a log pruned by age and count):
-  /// a backend may keep each document's indexed values beside it, so removing it does not
-  /// derive them from the document again. SQLite: STORED instead of VIRTUAL generated columns
-  /// for a table it creates (message-log rows, bench/sqlite_row_cost.py: a delete ~18 -> ~8 us,
-  /// an insert ~14 -> ~16.5 us). An existing table keeps its columns; behaviour is the same.
-  bool removed_often = false;
 };
 
 /// The collections of several services, each name once (services share some, such as
@@ -85,6 +79,13 @@ class ReadTransaction {
                                 std::span<const FieldFilter> filters) = 0;
 };
 
+/// The value of a document's top-level string field, as its writer knows it (see
+/// Transaction::InsertTextIndexed). nullopt: the document has no such field.
+struct KnownField {
+  std::string_view name;
+  std::optional<std::string_view> value;
+};
+
 /// Writes within one atomic unit: all of a transaction's writes, outbox rows and inbox marks
 /// commit together or not at all.
 class Transaction : public ReadTransaction {
@@ -93,13 +94,21 @@ class Transaction : public ReadTransaction {
   virtual Result<void> Insert(std::string_view collection, std::string_view id,
                               const json::object& doc) = 0;
   /// Insert of a document given as JSON text, for a writer that has it serialized already
-  /// (e.g. by ToJsonText): the SQLite store stores the text as it is, without parsing it and
-  /// writing it again. The text must be one JSON object. kValidationFailed when it is not; the
-  /// SQLite store checks only that it is braced and, through its indexed fields' columns, that
-  /// it parses, so malformed braced text in a collection without indexed fields is stored and
-  /// fails when read. The default parses it and calls Insert.
+  /// (e.g. by ToJsonText): the SQLite store stores the text as it is, without writing it
+  /// again. The text must be one JSON object. kValidationFailed when it is not; the SQLite
+  /// store checks that it is braced and, when it parses it for its indexed fields' values, that
+  /// it parses, so malformed braced text in a collection without indexed fields (or given to
+  /// InsertTextIndexed) is stored and fails when read. The default parses it and calls Insert.
   virtual Result<void> InsertText(std::string_view collection, std::string_view id,
                                   std::string_view json_text);
+  /// InsertText for a writer that also knows the values of the collection's indexed fields
+  /// (each a string, or absent): a store that indexes them beside the document (SQLite) takes
+  /// them from `known` instead of parsing the text. Precondition: each value is exactly what
+  /// the document holds in that top-level field. Fields missing from `known` are taken from
+  /// the document. The default ignores `known`.
+  virtual Result<void> InsertTextIndexed(std::string_view collection, std::string_view id,
+                                         std::string_view json_text,
+                                         std::span<const KnownField> known);
   /// Replaces an existing document; kNotFound when absent; kConflict on a unique clash.
   virtual Result<void> Replace(std::string_view collection, std::string_view id,
                                const json::object& doc) = 0;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -347,69 +348,189 @@ TEST_F(SqliteStoreTest, ReopenWithNewIndexedFieldsAddsTheirColumnsAndIndexes) {
   EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
 }
 
-TEST_F(SqliteStoreTest, ACollectionRemovedOftenStoresItsIndexedValuesInANewTable) {
-  // hidden = 2 for a VIRTUAL generated column, 3 for a STORED one (pragma table_xinfo).
-  auto column_kinds = [&](const std::string& table) {
+// Raw SQL on the store's file (a second connection), for checks below the store's interface.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
     sqlite3* raw = nullptr;
-    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite::DatabasePtr db(raw);
-    std::map<std::string, int> kinds;
+    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    db_.reset(raw);
+  }
+  std::vector<std::vector<std::string>> Query(const std::string& sql) {
+    std::vector<std::vector<std::string>> rows;
     sqlite3_stmt* stmt_raw = nullptr;
-    const std::string sql = "SELECT name, hidden FROM pragma_table_xinfo('" + table + "')";
-    EXPECT_EQ(sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &stmt_raw, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &stmt_raw, nullptr), SQLITE_OK)
+        << sql << ": " << sqlite3_errmsg(db_.get());
     sqlite::StatementPtr stmt(stmt_raw);
     while (stmt && sqlite3_step(stmt.get()) == SQLITE_ROW) {
-      kinds[reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0))] =
-          sqlite3_column_int(stmt.get(), 1);
+      std::vector<std::string> row;
+      for (int c = 0; c < sqlite3_column_count(stmt.get()); ++c) {
+        const auto* text = sqlite3_column_text(stmt.get(), c);
+        row.emplace_back(text ? reinterpret_cast<const char*>(text) : "<null>");
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+  void Exec(const std::string& sql) {
+    EXPECT_EQ(sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sql << ": " << sqlite3_errmsg(db_.get());
+  }
+  // hidden = 0 for a plain column, 2 for a VIRTUAL generated one, 3 for a STORED one.
+  std::map<std::string, std::string> ColumnKinds(const std::string& table) {
+    std::map<std::string, std::string> kinds;
+    for (auto& row : Query("SELECT name, hidden FROM pragma_table_xinfo('" + table + "')")) {
+      kinds[row[0]] = row[1];
     }
     return kinds;
-  };
-  CollectionSpec log{"log", {"kind", "at"}, {}};
-  log.removed_often = true;
-  {
-    auto store = OpenOrFail(Options({log, {"orders", {"status"}, {}}}));
-    ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(IsOk(WriteAndWait(*store, [](Transaction& tx) -> Result<void> {
-      for (int i = 0; i < 5; ++i) {
-        const std::string id = "r" + std::to_string(i);
-        auto in = tx.Insert("log", id, {{"kind", i % 2 ? "odd" : "even"}, {"at", id}});
-        if (!in) return in;
-      }
-      return Ok();
-    })));
-    // The indexes answer as with virtual columns, and removal finds its rows.
-    int64_t removed = -1;
-    ASSERT_TRUE(IsOk(WriteAndWait(*store, [&](Transaction& tx) -> Result<void> {
-      const FieldFilter even{"kind", FieldFilter::Op::kEq, "even"};
-      auto n = tx.RemoveFirst("log", {&even, 1}, 2);
-      if (!n) return std::move(n).error();
-      removed = *n;
-      return Ok();
-    })));
-    EXPECT_EQ(removed, 2);
-    EXPECT_EQ(Count(*store, "log"), 3);
   }
-  auto kinds = column_kinds("log");
-  EXPECT_EQ(kinds["f:kind"], 3);
-  EXPECT_EQ(kinds["f:at"], 3);
-  EXPECT_EQ(column_kinds("orders")["f:status"], 2);
+  // Rows whose column for `field` is not exactly (type and value) json_extract's.
+  std::vector<std::vector<std::string>> Mismatches(const std::string& table,
+                                                   const std::string& field) {
+    const std::string column = "\"f:" + field + "\"";
+    const std::string extract = "json_extract(doc, '$." + field + "')";
+    return Query("SELECT id, quote(" + column + "), quote(" + extract + ") FROM " + table +
+                 " WHERE " + column + " IS NOT " + extract + " OR typeof(" + column +
+                 ") <> typeof(" + extract + ")");
+  }
 
-  // Reopened with a field more: the existing table gets it as a VIRTUAL column (SQLite cannot
-  // add a STORED one), and everything still answers.
-  log.indexed_fields.push_back("extra");
-  auto store = OpenOrFail(Options({log, {"orders", {"status"}, {}}}));
+ private:
+  sqlite::DatabasePtr db_;
+};
+
+TEST_F(SqliteStoreTest, IndexedColumnsHoldWhatJsonExtractGivesForEveryKindOfValue) {
+  // The store fills the indexed columns itself; they must hold exactly what the generated
+  // columns (json_extract) held, for every JSON type, through every write.
+  const std::vector<json::value> values = {
+      json::value("text"), json::value(""),        json::value("a\"b\\c\u00e9\n"),
+      json::value(42),     json::value(-7),        json::value(uint64_t{18446744073709551615u}),
+      json::value(2.5),    json::value(1e300),     json::value(100.0),
+      json::value(true),   json::value(false),     json::value(nullptr),
+      json::array{1, "x"}, json::object{{"k", 1}}, json::value(int64_t{9007199254740993})};
+  auto store = OpenOrFail(Options({{"things", {"v", "w"}, {}}}));
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(column_kinds("log")["f:extra"], 2);
-  EXPECT_EQ(column_kinds("log")["f:kind"], 3);
-  int64_t odd = -1;
+  ASSERT_TRUE(IsOk(WriteAndWait(*store, [&](Transaction& tx) -> Result<void> {
+    for (size_t i = 0; i < values.size(); ++i) {
+      const std::string n = std::to_string(i);
+      json::object doc{{"v", values[i]}, {"other", i}};
+      // Insert, InsertText (parsed by the store) and InsertTextIndexed (values given) each
+      // write one document per value; "w" is absent from all of them.
+      if (auto in = tx.Insert("things", "a" + n, doc); !in) return in;
+      if (auto in = tx.InsertText("things", "b" + n, ToJsonText(doc)); !in) return in;
+      if (values[i].is_string()) {
+        const std::string v(values[i].get_string());
+        const KnownField known[] = {{"v", v}, {"w", std::nullopt}};
+        if (auto in = tx.InsertTextIndexed("things", "c" + n, ToJsonText(doc), known); !in) {
+          return in;
+        }
+      }
+      // Replace moves the value to "w" and drops "v".
+      if (auto in = tx.Insert("things", "d" + n, {{"v", "before"}}); !in) return in;
+      if (auto re = tx.Replace("things", "d" + n, {{"w", values[i]}}); !re) return re;
+    }
+    return Ok();
+  })));
+  RawDb raw(path_);
+  EXPECT_EQ(raw.ColumnKinds("things")["f:v"], "0");
+  const auto strings = std::count_if(values.begin(), values.end(),
+                                     [](const json::value& v) { return v.is_string(); });
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM things")[0][0],
+            std::to_string(values.size() * 3 + strings));
+  EXPECT_EQ(raw.Mismatches("things", "v"), std::vector<std::vector<std::string>>{});
+  EXPECT_EQ(raw.Mismatches("things", "w"), std::vector<std::vector<std::string>>{});
+  // And queries find them through the columns.
+  int64_t texts = -1;
   ASSERT_TRUE(IsOk(ReadAndWait(*store, [&](ReadTransaction& tx) -> Result<void> {
+    const FieldFilter f{"v", FieldFilter::Op::kEq, "text"};
+    auto n = tx.Count("things", {&f, 1});
+    if (!n) return std::move(n).error();
+    texts = *n;
+    return Ok();
+  })));
+  EXPECT_EQ(texts, 3);
+}
+
+TEST_F(SqliteStoreTest, TextDocumentsAreCheckedWhenTheirIndexedValuesAreNotGiven) {
+  auto store = OpenOrFail(Options({{"things", {"v"}, {}}, {"plain", {}, {}}}));
+  ASSERT_NE(store, nullptr);
+  auto insert = [&](std::string collection, std::string text) {
+    return WriteAndWait(*store, [&](Transaction& tx) {
+      return tx.InsertText(collection, "x" + std::to_string(text.size()), text);
+    });
+  };
+  for (const char* bad : {"{\"v\": ", "{\"v\" 1}", "{not json}", "[1]", "\"s\""}) {
+    auto r = insert("things", bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kValidationFailed) << bad;
+  }
+  EXPECT_EQ(Count(*store, "things"), 0);
+  EXPECT_TRUE(insert("things", " {\"v\": \"ok\"} ").ok());
+  // A collection without indexed fields has nothing to extract: only the braces are checked.
+  EXPECT_FALSE(insert("plain", "not braced").ok());
+  EXPECT_TRUE(insert("plain", "{\"a\": 1}").ok());
+}
+
+TEST_F(SqliteStoreTest, TablesWithGeneratedColumnsFromAnEarlierVersionKeepWorking) {
+  // Earlier versions made VIRTUAL (and, for the message log, STORED) generated columns; SQLite
+  // cannot turn them into plain ones, so the store leaves them to SQLite and fills the rest.
+  {
+    fs::create_directories(fs::path(path_).parent_path());
+    sqlite3* created = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &created, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                              nullptr),
+              SQLITE_OK);
+    sqlite::DatabasePtr hold(created);
+  }
+  {
+    RawDb raw(path_);
+    raw.Exec(
+        "CREATE TABLE log (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, "
+        "\"f:kind\" GENERATED ALWAYS AS (json_extract(doc, '$.kind')) STORED, "
+        "\"f:at\" GENERATED ALWAYS AS (json_extract(doc, '$.at')) VIRTUAL)");
+    raw.Exec("CREATE INDEX \"ix:log:kind\" ON log (\"f:kind\")");
+    raw.Exec(
+        "INSERT INTO log (id, doc) VALUES ('old', '{\"kind\":\"even\",\"at\":\"0\",\"n\":1}')");
+  }
+  auto store = OpenOrFail(Options({{"log", {"kind", "at", "n"}, {}}}));
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(IsOk(WriteAndWait(*store, [](Transaction& tx) -> Result<void> {
+    for (int i = 0; i < 5; ++i) {
+      const std::string id = "r" + std::to_string(i);
+      json::object doc{{"kind", i % 2 ? "odd" : "even"}, {"at", id}, {"n", i}};
+      if (auto in = tx.Insert("log", id, doc); !in) return in;
+    }
+    const std::string text = R"({"kind":"odd","at":"t","n":9})";
+    const KnownField known[] = {{"kind", "odd"}, {"at", "t"}};  // "n" comes from the text
+    if (auto in = tx.InsertTextIndexed("log", "t", text, known); !in) return in;
+    if (auto bad = tx.InsertText("log", "bad", "{\"kind\": }"); bad.ok()) {
+      return InternalError("malformed text was stored");
+    }
+    return tx.Replace("log", "r0", {{"kind", "odd"}, {"at", "r0"}, {"n", 10}});
+  })));
+  RawDb raw(path_);
+  auto kinds = raw.ColumnKinds("log");
+  EXPECT_EQ(kinds["f:kind"], "3");
+  EXPECT_EQ(kinds["f:at"], "2");
+  EXPECT_EQ(kinds["f:n"], "0");  // added by this version, filled from the existing row too
+  for (const char* field : {"kind", "at", "n"}) {
+    EXPECT_EQ(raw.Mismatches("log", field), std::vector<std::vector<std::string>>{}) << field;
+  }
+  int64_t odd = -1;
+  int64_t removed = -1;
+  ASSERT_TRUE(IsOk(WriteAndWait(*store, [&](Transaction& tx) -> Result<void> {
     const FieldFilter f{"kind", FieldFilter::Op::kEq, "odd"};
     auto n = tx.Count("log", {&f, 1});
     if (!n) return std::move(n).error();
     odd = *n;
+    const FieldFilter even{"kind", FieldFilter::Op::kEq, "even"};
+    auto gone = tx.RemoveFirst("log", {&even, 1}, 10);
+    if (!gone) return std::move(gone).error();
+    removed = *gone;
     return Ok();
   })));
-  EXPECT_EQ(odd, 2);
+  EXPECT_EQ(odd, 4);      // r0 (replaced), r1, r3, t
+  EXPECT_EQ(removed, 3);  // old, r2, r4
+  EXPECT_EQ(Count(*store, "log"), 4);
 }
 
 TEST_F(SqliteStoreTest, ConflictDetailsNameTheClashingField) {
