@@ -217,7 +217,8 @@ void MeasureDrain(const Target& target, double timeout_s, json::object& report) 
 // ---------------------------------------------------------------------------------------------
 // The orders run: workers post; the /ws stream (or a poller) learns settlements.
 //
-// Settlement detection, "ws" (default): the bench subscribes to /ws before the first order and
+// Settlement detection, "ws" (default): the bench subscribes to the stream before the first
+// order (only the frames of ORDER_CONFIRMED and ORDER_FAILED, `--ws-target`) and
 // takes each `message_flow` frame of ORDER_CONFIRMED (published when an order becomes paid, after
 // the commit) or ORDER_FAILED of this run's customer as that order's settlement, stamped when the
 // frame is read. The hub drops clients that fall behind, and with modules in separate processes
@@ -504,8 +505,8 @@ class OrdersRun {
     if (!ec) {
       tcp.expires_never();
       ws_->set_option(beast::websocket::stream_base::timeout::suggested(beast::role_type::client));
-      co_await ws_->async_handshake(target_.host + ":" + std::to_string(target_.port), "/ws",
-                                    token);
+      co_await ws_->async_handshake(target_.host + ":" + std::to_string(target_.port),
+                                    options_.ws_target, token);
     }
     if (ec) {
       ws_error_ = "cannot subscribe to /ws: " + ec.message();

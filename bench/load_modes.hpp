@@ -29,6 +29,9 @@ struct OrdersOptions {
   /// How settlements are learned: "ws" (the /ws stream, with a slow sweep of polls as a safety
   /// net and full-speed polling if the stream drops) or "poll" (polling only).
   std::string settle = "ws";
+  /// The stream's target in "ws" mode: by default only the frames that settle an order (a
+  /// dashboard's whole stream, "/ws", costs the server ~12 % more CPU per order: 28 frames).
+  std::string ws_target = "/ws?eventType=ORDER_CONFIRMED,ORDER_FAILED";
   /// Minimum time between the starts of two settlement scans when polling.
   int poll_interval_us = 1000;
   /// While the stream is up: one safety-net scan this often.

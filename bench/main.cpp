@@ -208,6 +208,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"ws", "poll"}))
       ->capture_default_str();
   orders_cmd
+      ->add_option("--ws-target", orders.ws_target,
+                   "The stream to subscribe to in ws mode (/ws: every frame, as a dashboard)")
+      ->capture_default_str();
+  orders_cmd
       ->add_option("--poll-interval-us", orders.poll_interval_us,
                    "Minimum time between settlement scans when polling")
       ->capture_default_str();

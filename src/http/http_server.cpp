@@ -561,6 +561,7 @@ asio::awaitable<void> HttpServer::Runtime::Session::Upgrade(const WebSocketEndpo
   const std::string correlation_id =
       IsAcceptableCorrelationId(given_id) ? std::string(given_id) : NewId();
   std::optional<ApiResponse> refusal;
+  WebSocketHub::Interest interest;  // from the target, once admitted
   if (runtime_.stopping_) {
     refusal = ErrorResponse(UnavailableError("the server is shutting down"));
   } else if (auto problem = CheckWebSocketHandshake(request)) {
@@ -569,8 +570,10 @@ asio::awaitable<void> HttpServer::Runtime::Session::Upgrade(const WebSocketEndpo
   } else if (auto denied = runtime_.Guard(
                  UpgradeAsApiRequest(request, correlation_id, client_address_), endpoint.path)) {
     refusal = std::move(denied);  // before Admit: an anonymous client learns nothing more
-  } else if (auto full = endpoint.hub->Admit()) {
-    refusal = ErrorResponse(*full);
+  } else if (auto admitted = endpoint.hub->Admit(std::string_view(request.target()))) {
+    interest = std::move(*admitted);
+  } else {
+    refusal = ErrorResponse(admitted.error());
   }
 
   if (refusal) {
@@ -600,7 +603,8 @@ asio::awaitable<void> HttpServer::Runtime::Session::Upgrade(const WebSocketEndpo
     record.duration_seconds = SecondsSince(started);
     runtime_.Record(record);
   };
-  co_await endpoint.hub->Serve(std::move(stream_), std::move(request), std::move(on_handshake));
+  co_await endpoint.hub->Serve(std::move(stream_), std::move(request), std::move(interest),
+                               std::move(on_handshake));
 }
 
 asio::awaitable<WireResponse> HttpServer::Runtime::Session::Answer(WireRequest& request,

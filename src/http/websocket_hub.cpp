@@ -70,12 +70,19 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   using ClientId = HubCore::ClientId;
   using Frame = HubCore::Frame;
 
-  WsConnection(std::shared_ptr<HubCore> hub, beast::tcp_stream stream, ClientId id)
-      : hub_(std::move(hub)), id_(id), ws_(std::move(stream)), executor_(ws_.get_executor()) {}
+  WsConnection(std::shared_ptr<HubCore> hub, beast::tcp_stream stream, ClientId id,
+               WebSocketHub::Interest interest)
+      : hub_(std::move(hub)),
+        id_(id),
+        interest_(std::move(interest)),
+        ws_(std::move(stream)),
+        executor_(ws_.get_executor()) {}
   WsConnection(const WsConnection&) = delete;
   WsConnection& operator=(const WsConnection&) = delete;
 
   ClientId id() const { return id_; }
+  /// Whether this client receives a broadcast with `topic`.
+  bool Wants(std::string_view topic) const { return !interest_ || interest_(topic); }
 
   /// Handshake, then the read loop until the connection ends. On the strand.
   static asio::awaitable<void> Run(std::shared_ptr<WsConnection> self, UpgradeRequest request,
@@ -101,6 +108,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
 
   const std::shared_ptr<HubCore> hub_;
   const ClientId id_;
+  const WebSocketHub::Interest interest_;
   websocket::stream<beast::tcp_stream> ws_;
   const asio::any_io_executor executor_;  // the connection's strand
 
@@ -349,6 +357,29 @@ void HubCore::Broadcast(Frame frame) {
   for (const auto& connection : *receivers) connection->Offer(frame);
 }
 
+void HubCore::Broadcast(Frame frame, std::string_view topic) {
+  if (!frame) return;
+  frames_broadcast_.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<const ClientList> receivers;
+  {
+    std::lock_guard lock(mutex_);
+    receivers = receivers_;
+  }
+  for (const auto& connection : *receivers) {
+    if (connection->Wants(topic)) connection->Offer(frame);
+  }
+}
+
+bool HubCore::AnyoneWants(std::string_view topic) const {
+  std::shared_ptr<const ClientList> receivers;
+  {
+    std::lock_guard lock(mutex_);
+    receivers = receivers_;
+  }
+  return std::any_of(receivers->begin(), receivers->end(),
+                     [topic](const auto& connection) { return connection->Wants(topic); });
+}
+
 bool HubCore::Send(ClientId client, Frame frame) {
   if (!frame) return false;
   std::shared_ptr<WsConnection> target;
@@ -366,6 +397,13 @@ void HubCore::SetOnConnect(WebSocketHub::ConnectHook hook) {
   auto shared = hook ? std::make_shared<const WebSocketHub::ConnectHook>(std::move(hook)) : nullptr;
   std::lock_guard lock(mutex_);
   on_connect_ = std::move(shared);
+}
+
+void HubCore::SetInterestParser(WebSocketHub::InterestParser parser) {
+  auto shared =
+      parser ? std::make_shared<const WebSocketHub::InterestParser>(std::move(parser)) : nullptr;
+  std::lock_guard lock(mutex_);
+  interest_parser_ = std::move(shared);
 }
 
 void HubCore::SetOnMessage(WebSocketHub::MessageHook hook) {
@@ -397,20 +435,31 @@ void HubCore::Detach() {
   attached_ = false;
 }
 
-std::optional<Error> HubCore::Admit() const {
-  std::lock_guard lock(mutex_);
-  if (closing_) return UnavailableError("the server is shutting down");
-  if (connections_.size() >= options_.max_clients) {
-    return UnavailableError("too many WebSocket clients (at most " +
-                            std::to_string(options_.max_clients) + ")");
+Result<WebSocketHub::Interest> HubCore::Admit(std::string_view target) const {
+  std::shared_ptr<const WebSocketHub::InterestParser> parser;
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) return UnavailableError("the server is shutting down");
+    if (connections_.size() >= options_.max_clients) {
+      return UnavailableError("too many WebSocket clients (at most " +
+                              std::to_string(options_.max_clients) + ")");
+    }
+    parser = interest_parser_;
   }
-  return std::nullopt;
+  if (!parser) return WebSocketHub::Interest{};
+  try {
+    return (*parser)(target);
+  } catch (const std::exception& e) {
+    return InternalError(std::string("cannot read the stream's filter: ") + e.what());
+  }
 }
 
 asio::awaitable<void> HubCore::Serve(beast::tcp_stream stream, UpgradeRequest request,
+                                     WebSocketHub::Interest interest,
                                      std::function<void(int status)> on_handshake) {
   const ClientId id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  auto connection = std::make_shared<WsConnection>(shared_from_this(), std::move(stream), id);
+  auto connection = std::make_shared<WsConnection>(shared_from_this(), std::move(stream), id,
+                                                   std::move(interest));
   {
     std::lock_guard lock(mutex_);
     connections_.emplace(id, connection);
@@ -527,14 +576,22 @@ WebSocketHub::~WebSocketHub() {
   // that they are not called after the owner is gone.
   core_->SetOnConnect(nullptr);
   core_->SetOnMessage(nullptr);
+  core_->SetInterestParser(nullptr);
 }
 
 void WebSocketHub::Broadcast(Frame frame) { core_->Broadcast(std::move(frame)); }
+void WebSocketHub::Broadcast(Frame frame, std::string_view topic) {
+  core_->Broadcast(std::move(frame), topic);
+}
+bool WebSocketHub::AnyoneWants(std::string_view topic) const { return core_->AnyoneWants(topic); }
 bool WebSocketHub::Send(ClientId client, Frame frame) {
   return core_->Send(client, std::move(frame));
 }
 void WebSocketHub::SetOnConnect(ConnectHook hook) { core_->SetOnConnect(std::move(hook)); }
 void WebSocketHub::SetOnMessage(MessageHook hook) { core_->SetOnMessage(std::move(hook)); }
+void WebSocketHub::SetInterestParser(InterestParser parser) {
+  core_->SetInterestParser(std::move(parser));
+}
 size_t WebSocketHub::client_count() const { return core_->Stats().clients; }
 uint64_t WebSocketHub::dropped_count() const { return core_->Stats().dropped; }
 WebSocketHubStats WebSocketHub::Stats() const { return core_->Stats(); }

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.hpp"
+
 namespace shopflow {
 
 class WebSocketHub;
@@ -83,6 +85,14 @@ class WebSocketHub {
   /// Called on the client's I/O thread with each text message the client sends. Must be quick
   /// and non-blocking; an exception is logged and ignored.
   using MessageHook = std::function<void(ClientId, std::string_view)>;
+  /// Which topical broadcasts (Broadcast(frame, topic)) a client receives; empty: all of them.
+  /// Called on the broadcasting thread for every topical frame: must be quick and must not
+  /// throw.
+  using Interest = std::function<bool(std::string_view topic)>;
+  /// Reads a client's interest from the target of its upgrade request (path and query), before
+  /// the handshake. An error refuses the upgrade with that error's answer (e.g. 400 for a filter
+  /// it cannot read). Called on an I/O thread; must be quick.
+  using InterestParser = std::function<Result<Interest>(std::string_view target)>;
 
   explicit WebSocketHub(WebSocketHubOptions options = {});
   ~WebSocketHub();
@@ -92,12 +102,20 @@ class WebSocketHub {
   /// Queues `frame` to every connected client (a null frame is ignored). Clients whose queue
   /// would overflow are dropped. Never blocks on I/O; O(clients) with a short lock per client.
   void Broadcast(Frame frame);
+  /// Queues `frame` to the clients interested in `topic` (every client without an interest).
+  void Broadcast(Frame frame, std::string_view topic);
+  /// Whether a Broadcast with `topic` would reach a client now: a publisher skips building a
+  /// frame nobody wants.
+  bool AnyoneWants(std::string_view topic) const;
   /// Queues `frame` to one client; false if that client is gone (or was dropped by this call).
   bool Send(ClientId client, Frame frame);
 
   /// Replaces the hooks (nullptr removes them); effective for the next connection/message.
   void SetOnConnect(ConnectHook hook);
   void SetOnMessage(MessageHook hook);
+  /// Replaces the interest parser (nullptr: every client receives everything); effective for
+  /// the next connection.
+  void SetInterestParser(InterestParser parser);
 
   size_t client_count() const;
   uint64_t dropped_count() const;

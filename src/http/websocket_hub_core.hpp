@@ -42,9 +42,12 @@ class HubCore : public std::enable_shared_from_this<HubCore> {
 
   // --- WebSocketHub (any thread) ---
   void Broadcast(Frame frame);
+  void Broadcast(Frame frame, std::string_view topic);
+  bool AnyoneWants(std::string_view topic) const;
   bool Send(ClientId client, Frame frame);
   void SetOnConnect(WebSocketHub::ConnectHook hook);
   void SetOnMessage(WebSocketHub::MessageHook hook);
+  void SetInterestParser(WebSocketHub::InterestParser parser);
   WebSocketHubStats Stats() const;
 
   // --- HttpServer ---
@@ -52,12 +55,14 @@ class HubCore : public std::enable_shared_from_this<HubCore> {
   void Attach();
   /// Undoes Attach() (the server failed to register the endpoint).
   void Detach();
-  /// Why a new client would be refused now (closing, full), or nullopt. Any thread.
-  std::optional<Error> Admit() const;
+  /// Why a new client with this request target would be refused now (closing, full, a target
+  /// the interest parser refuses), or its interest. Any thread.
+  Result<WebSocketHub::Interest> Admit(std::string_view target) const;
   /// Performs the opening handshake on `stream` (already read `request`) and serves the client
   /// until its connection ends. Runs on the connection's strand (the stream's executor);
   /// `on_handshake` receives 101, or the status Beast answered a failed handshake with.
   boost::asio::awaitable<void> Serve(boost::beast::tcp_stream stream, UpgradeRequest request,
+                                     WebSocketHub::Interest interest,
                                      std::function<void(int status)> on_handshake);
   /// Refuses new clients and starts the closing handshake ("going away") with every client,
   /// cutting each connection off after `cut_off_after` at the latest. Any thread; returns at
@@ -98,9 +103,10 @@ class HubCore : public std::enable_shared_from_this<HubCore> {
   std::map<ClientId, std::shared_ptr<WsConnection>> connections_;  // guarded by mutex_
   // The clients receiving broadcasts, copied on change so that Broadcast iterates without the
   // lock (registrations are rare, broadcasts frequent).
-  std::shared_ptr<const ClientList> receivers_;                  // guarded by mutex_
-  std::shared_ptr<const WebSocketHub::ConnectHook> on_connect_;  // guarded by mutex_
-  std::shared_ptr<const WebSocketHub::MessageHook> on_message_;  // guarded by mutex_
+  std::shared_ptr<const ClientList> receivers_;                          // guarded by mutex_
+  std::shared_ptr<const WebSocketHub::ConnectHook> on_connect_;          // guarded by mutex_
+  std::shared_ptr<const WebSocketHub::MessageHook> on_message_;          // guarded by mutex_
+  std::shared_ptr<const WebSocketHub::InterestParser> interest_parser_;  // guarded by mutex_
 };
 
 }  // namespace shopflow::http_internal

@@ -2,12 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <exception>
 #include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
 #include "core/thread_name.hpp"
+#include "http/request_target.hpp"
 
 namespace shopflow::monitor {
 
@@ -54,7 +58,62 @@ std::string HealthKey(const json::object& health) {
   return ToJsonText(key);
 }
 
+// A message_flow frame's topic for the hub's per-client filters: "status:eventType".
+std::string FlowTopic(std::string_view event_type, std::string_view status) {
+  std::string topic;
+  topic.reserve(status.size() + 1 + event_type.size());
+  topic.append(status).append(":").append(event_type);
+  return topic;
+}
+
+constexpr std::array<std::string_view, 4> kFlowStatuses = {"published", "consumed", "failed",
+                                                           "dead_lettered"};
+
+// Adds the comma-separated, non-empty items of `list` to `into`.
+void AddItems(std::string_view list, std::set<std::string, std::less<>>& into) {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    const std::string_view item = list.substr(0, comma);
+    if (!item.empty()) into.emplace(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace
+
+Result<WebSocketHub::Interest> ParseFlowFilter(std::string_view target) {
+  auto parsed = ParseRequestTarget(target);
+  if (!parsed) return std::move(parsed).error();
+  auto event_types = std::make_shared<std::set<std::string, std::less<>>>();
+  auto statuses = std::make_shared<std::set<std::string, std::less<>>>();
+  bool filtered = false;
+  for (const auto& [name, value] : parsed->query) {
+    if (name == "eventType") {
+      AddItems(value, *event_types);
+      filtered = true;
+    } else if (name == "status") {
+      AddItems(value, *statuses);
+      filtered = true;
+    }
+  }
+  for (const auto& status : *statuses) {
+    if (std::find(kFlowStatuses.begin(), kFlowStatuses.end(), status) == kFlowStatuses.end()) {
+      return ValidationError(
+          "invalid stream filter",
+          {{"status", "each must be one of published, consumed, failed, dead_lettered"}});
+    }
+  }
+  if (!filtered) return WebSocketHub::Interest{};
+  return WebSocketHub::Interest([event_types, statuses](std::string_view topic) {
+    const auto colon = topic.find(':');
+    if (colon == std::string_view::npos) return false;
+    const std::string_view status = topic.substr(0, colon);
+    const std::string_view event_type = topic.substr(colon + 1);
+    return (statuses->empty() || statuses->contains(status)) &&
+           (event_types->empty() || event_types->contains(event_type));
+  });
+}
 
 LiveFeed::LiveFeed(WebSocketHub& hub, JsonSource stats, JsonSource health, const Clock& clock,
                    LiveFeedOptions options)
@@ -72,11 +131,13 @@ LiveFeed::LiveFeed(WebSocketHub& hub, JsonSource stats, JsonSource health, const
     if (snapshot->health) frames.push_back(snapshot->health);
     return frames;
   });
+  hub_.SetInterestParser(ParseFlowFilter);
 }
 
 LiveFeed::~LiveFeed() {
   Stop();
   hub_.SetOnConnect(nullptr);
+  hub_.SetInterestParser(nullptr);
 }
 
 void LiveFeed::Start() {
@@ -177,7 +238,9 @@ void LiveFeed::OnPublished(std::span<const Envelope> batch) {
   if (hub_.client_count() == 0) return;
   try {
     for (const Envelope& envelope : batch) {
-      hub_.Broadcast(Serialize(FlowFrame(envelope, "published"), envelope.data));
+      std::string topic = FlowTopic(envelope.event_type, "published");
+      if (!hub_.AnyoneWants(topic)) continue;  // every client filters it out: not even built
+      hub_.Broadcast(Serialize(FlowFrame(envelope, "published"), envelope.data), topic);
     }
   } catch (const std::exception& e) {
     spdlog::error("live: cannot build a message_flow frame: {}", e.what());
@@ -201,13 +264,15 @@ void LiveFeed::OnHandled(const Delivery& delivery, const HandlerOutcome& outcome
         status = "dead_lettered";
         break;
     }
+    std::string topic = FlowTopic(delivery.envelope.event_type, status);
+    if (!hub_.AnyoneWants(topic)) return;
     json::object frame = FlowFrame(delivery.envelope, status);
     frame["queue"] = delivery.queue;
     frame["attempt"] = delivery.attempt;
     frame["durationMs"] = std::chrono::duration<double, std::milli>(took).count();
     frame["handledAt"] = FormatRfc3339(clock_.Now());
     if (outcome.kind != HandlerOutcome::Kind::kAck) frame["reason"] = outcome.reason;
-    hub_.Broadcast(Serialize(frame, delivery.envelope.data));
+    hub_.Broadcast(Serialize(frame, delivery.envelope.data), topic);
   } catch (const std::exception& e) {
     spdlog::error("live: cannot build a message_flow frame: {}", e.what());
   }

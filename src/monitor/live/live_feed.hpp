@@ -49,7 +49,9 @@ using JsonSource = std::function<json::object()>;
 /// Each frame is serialized once and the same bytes go to every client; with no client
 /// connected, events cost nothing. The feed keeps no queue: bursts are bounded by the hub's
 /// per-client queues (slow clients are dropped there). It registers the hub's connect hook so
-/// that a new client first receives the latest stats_update and system_health.
+/// that a new client first receives the latest stats_update and system_health, and its
+/// interest parser (ParseFlowFilter) so that a client may ask for some message_flow frames
+/// only: a frame no client wants is not even built.
 ///
 /// Separate processes: the feed shows what the ObservedEventBus it observes sees, i.e. events
 /// published and deliveries handled in the process that serves the dashboard; the composition
@@ -60,6 +62,12 @@ using JsonSource = std::function<json::object()>;
 /// Stop and destruction from one controlling thread. Lifetime: `hub` and `clock` must outlive
 /// the feed; the feed must outlive the bus it observes (EventObserver contract) and be
 /// stopped before the sources' referents go away.
+/// A client's message_flow filter from its /ws target: `eventType` and `status`, each a
+/// comma-separated list (or repeated), as in /api/messages; a frame passes when it matches both
+/// given lists. Neither given: every frame. stats_update and system_health frames always pass.
+/// kValidationFailed (the upgrade is refused with 400) for a status that does not exist.
+Result<WebSocketHub::Interest> ParseFlowFilter(std::string_view target);
+
 class LiveFeed final : public EventObserver {
  public:
   /// Does not start the ticker (Start()). `stats` and `health` may be empty (no such frames).

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -29,6 +30,7 @@ using namespace std::chrono_literals;
 using testing::WsClient;
 
 constexpr std::string_view kPaymentsQueue = "payments.events.queue";
+constexpr std::string_view kInventoryQueue = "inventory.events.queue";
 
 // Polls a condition that no event announces, with a deadline (and without sleeping).
 template <class Predicate>
@@ -256,6 +258,103 @@ TEST_F(LiveFeedTest, EachFrameIsSerializedOnceWhateverTheNumberOfClients) {
   EXPECT_EQ(received[0], received[1]);
   EXPECT_EQ(received[0], received[2]);
   EXPECT_NE(received[0].find(event.metadata.message_id), std::string::npos);
+}
+
+TEST_F(LiveFeedTest, AFilteredClientGetsOnlyTheMessageFlowFramesItAskedFor) {
+  MakeFeed();
+  WsClient all("127.0.0.1", port_);
+  WsClient settled("127.0.0.1", port_,
+                   {.target = "/ws?eventType=ORDER_CONFIRMED,ORDER_FAILED&status=published"});
+  WsClient consumed("127.0.0.1", port_, {.target = "/ws?status=consumed&access_token=x"});
+  ASSERT_TRUE(WaitUntil([&] { return hub_.client_count() == 3; }));
+  events_->Subscribe(std::string(kInventoryQueue),
+                     [](const Delivery&) { return HandlerOutcome::Ack(); }, {});
+
+  // Inventory consumes order.*: each event gives a published and a consumed frame.
+  std::vector<Envelope> batch = {Event(events::kOrderCreated, {{"n", 1}}),
+                                 Event(events::kOrderConfirmed, {{"n", 2}}),
+                                 Event(events::kOrderFailed, {{"n", 3}})};
+  ASSERT_TRUE(events_->Publish(batch));
+  ASSERT_TRUE(events_->Start());
+
+  auto flows = [](WsClient& client, size_t n) {
+    std::multiset<std::string> seen;  // "status eventType"
+    while (seen.size() < n) {
+      auto frame = NextOfType(client, "message_flow");
+      if (!frame) break;
+      seen.insert(Str(*frame, "status") + " " + Str(*frame, "eventType"));
+    }
+    return seen;
+  };
+  EXPECT_EQ(flows(all, 6).size(), 6u);
+  EXPECT_EQ(flows(settled, 2),
+            (std::multiset<std::string>{"published ORDER_CONFIRMED", "published ORDER_FAILED"}));
+  EXPECT_EQ(flows(consumed, 3),
+            (std::multiset<std::string>{"consumed ORDER_CREATED", "consumed ORDER_CONFIRMED",
+                                        "consumed ORDER_FAILED"}));
+  // Nothing else arrives for the filtered clients: the unfiltered one has seen everything, and
+  // one event more shows that the next frame each gets is the next it asked for.
+  Envelope last = Event(events::kOrderFailed, {{"n", 4}});
+  ASSERT_TRUE(events_->Publish(std::span(&last, 1)));
+  auto next = NextOfType(settled, "message_flow");
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(Str(*next, "messageId"), last.metadata.message_id);
+  auto next_consumed = NextOfType(consumed, "message_flow");
+  ASSERT_TRUE(next_consumed.has_value());
+  EXPECT_EQ(Str(*next_consumed, "messageId"), last.metadata.message_id);
+  EXPECT_EQ(Str(*next_consumed, "status"), "consumed");
+}
+
+TEST_F(LiveFeedTest, AFrameNoClientWantsIsNotBuilt) {
+  MakeFeed();
+  WsClient settled("127.0.0.1", port_, {.target = "/ws?eventType=ORDER_CONFIRMED"});
+  ASSERT_TRUE(WaitUntil([&] { return hub_.client_count() == 1; }));
+  Envelope other = Event(events::kOrderCreated, {{"n", 1}});
+  ASSERT_TRUE(events_->Publish(std::span(&other, 1)));
+  EXPECT_EQ(feed_->frames_serialized(), 0u);
+  Envelope wanted = Event(events::kOrderConfirmed, {{"n", 2}});
+  ASSERT_TRUE(events_->Publish(std::span(&wanted, 1)));
+  EXPECT_EQ(feed_->frames_serialized(), 1u);
+}
+
+TEST_F(LiveFeedTest, AnUnknownStatusInTheFilterRefusesTheUpgradeWith400) {
+  MakeFeed();
+  try {
+    WsClient bad("127.0.0.1", port_, {.target = "/ws?status=published,bogus"});
+    ADD_FAILURE() << "the upgrade was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("400"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(hub_.client_count(), 0u);
+}
+
+TEST(FlowFilterTest, ListsRepeatsAndEmptyItems) {
+  auto topic = [](std::string_view status, std::string_view type) {
+    return std::string(status) + ":" + std::string(type);
+  };
+  auto none = ParseFlowFilter("/ws?access_token=abc");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(*none) << "no filter: an empty interest (everything)";
+
+  auto f = ParseFlowFilter("/ws?eventType=A,,B&eventType=C&status=failed");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(*f);
+  EXPECT_TRUE((*f)(topic("failed", "A")));
+  EXPECT_TRUE((*f)(topic("failed", "C")));
+  EXPECT_FALSE((*f)(topic("consumed", "A")));
+  EXPECT_FALSE((*f)(topic("failed", "D")));
+  EXPECT_FALSE((*f)(topic("failed", "")));
+  EXPECT_FALSE((*f)("no colon"));
+
+  auto statuses = ParseFlowFilter("/ws?status=dead_lettered%2Cpublished");
+  ASSERT_TRUE(statuses.ok());
+  EXPECT_TRUE((*statuses)(topic("published", "X")));
+  EXPECT_TRUE((*statuses)(topic("dead_lettered", "Y")));
+  EXPECT_FALSE((*statuses)(topic("consumed", "X")));
+
+  auto bad = ParseFlowFilter("/ws?status=paid");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kValidationFailed);
 }
 
 TEST_F(LiveFeedTest, StatsUpdateArrivesEveryInterval) {
