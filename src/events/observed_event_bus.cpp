@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 
 namespace shopflow {
 
@@ -14,16 +15,34 @@ Result<void> ObservedEventBus::Publish(std::span<const Envelope> batch) {
 }
 
 void ObservedEventBus::PublishAsync(std::span<const Envelope> batch, PublishDone done) {
-  // The caller's events may be gone when `done` runs; observers need them then.
-  auto kept = std::make_shared<std::vector<Envelope>>(batch.begin(), batch.end());
-  const std::span<const Envelope> events = *kept;  // before `kept` moves into the callback
-  inner_.PublishAsync(events,
-                      [this, kept = std::move(kept), done = std::move(done)](Result<void> result) {
-                        if (result) {
-                          for (auto* o : observers_) o->OnPublished(*kept);
-                        }
-                        done(std::move(result));
-                      });
+  // Observers need the events when `done` runs. Completed before this call returns (the
+  // in-memory bus always, a transport that refuses at once), the caller's batch is still
+  // there; otherwise a copy is made before returning. The lock orders the two: a completion
+  // racing with the return either runs first, on the caller's batch, while the return waits
+  // for it, or finds the copy.
+  struct Pending {
+    std::mutex mutex;
+    std::span<const Envelope> events;  // the caller's until `returned`, then `kept`
+    std::vector<Envelope> kept;
+    bool completed = false;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->events = batch;
+  inner_.PublishAsync(batch, [this, pending, done = std::move(done)](Result<void> result) {
+    {
+      std::lock_guard lock(pending->mutex);
+      pending->completed = true;
+      if (result) {
+        for (auto* o : observers_) o->OnPublished(pending->events);
+      }
+    }
+    done(std::move(result));
+  });
+  std::lock_guard lock(pending->mutex);
+  if (!pending->completed) {
+    pending->kept.assign(batch.begin(), batch.end());
+    pending->events = pending->kept;
+  }
 }
 
 void ObservedEventBus::Subscribe(std::string queue, EventHandler handler,
