@@ -357,27 +357,22 @@ void HubCore::Broadcast(Frame frame) {
   for (const auto& connection : *receivers) connection->Offer(frame);
 }
 
-void HubCore::Broadcast(Frame frame, std::string_view topic) {
-  if (!frame) return;
-  frames_broadcast_.fetch_add(1, std::memory_order_relaxed);
+void HubCore::Broadcast(std::string_view topic, const WebSocketHub::FrameMaker& make) {
   std::shared_ptr<const ClientList> receivers;
   {
     std::lock_guard lock(mutex_);
     receivers = receivers_;
   }
+  Frame frame;  // built for the first client that wants it
   for (const auto& connection : *receivers) {
-    if (connection->Wants(topic)) connection->Offer(frame);
+    if (!connection->Wants(topic)) continue;
+    if (!frame) {
+      frame = make();
+      if (!frame) return;
+      frames_broadcast_.fetch_add(1, std::memory_order_relaxed);
+    }
+    connection->Offer(frame);
   }
-}
-
-bool HubCore::AnyoneWants(std::string_view topic) const {
-  std::shared_ptr<const ClientList> receivers;
-  {
-    std::lock_guard lock(mutex_);
-    receivers = receivers_;
-  }
-  return std::any_of(receivers->begin(), receivers->end(),
-                     [topic](const auto& connection) { return connection->Wants(topic); });
 }
 
 bool HubCore::Send(ClientId client, Frame frame) {
@@ -580,10 +575,9 @@ WebSocketHub::~WebSocketHub() {
 }
 
 void WebSocketHub::Broadcast(Frame frame) { core_->Broadcast(std::move(frame)); }
-void WebSocketHub::Broadcast(Frame frame, std::string_view topic) {
-  core_->Broadcast(std::move(frame), topic);
+void WebSocketHub::Broadcast(std::string_view topic, const FrameMaker& make) {
+  core_->Broadcast(topic, make);
 }
-bool WebSocketHub::AnyoneWants(std::string_view topic) const { return core_->AnyoneWants(topic); }
 bool WebSocketHub::Send(ClientId client, Frame frame) {
   return core_->Send(client, std::move(frame));
 }

@@ -47,7 +47,7 @@ struct WebSocketHubStats {
   size_t clients = 0;             // connected and receiving broadcasts now
   uint64_t accepted = 0;          // opening handshakes completed
   uint64_t dropped = 0;           // clients dropped because their outgoing queue overflowed
-  uint64_t frames_broadcast = 0;  // Broadcast() calls with a frame
+  uint64_t frames_broadcast = 0;  // frames broadcast (topical ones: those some client wanted)
 };
 
 /// The server side of the WebSocket endpoint(s) of an HttpServer (e.g. the dashboard's /ws):
@@ -102,11 +102,12 @@ class WebSocketHub {
   /// Queues `frame` to every connected client (a null frame is ignored). Clients whose queue
   /// would overflow are dropped. Never blocks on I/O; O(clients) with a short lock per client.
   void Broadcast(Frame frame);
-  /// Queues `frame` to the clients interested in `topic` (every client without an interest).
-  void Broadcast(Frame frame, std::string_view topic);
-  /// Whether a Broadcast with `topic` would reach a client now: a publisher skips building a
-  /// frame nobody wants.
-  bool AnyoneWants(std::string_view topic) const;
+  /// Builds a topical frame; returning null sends nothing.
+  using FrameMaker = std::function<Frame()>;
+  /// Queues the frame `make` builds to the clients interested in `topic` (every client without
+  /// an interest). `make` runs at most once, and only when some client wants the topic: a frame
+  /// nobody wants is never built. Its exceptions propagate.
+  void Broadcast(std::string_view topic, const FrameMaker& make);
   /// Queues `frame` to one client; false if that client is gone (or was dropped by this call).
   bool Send(ClientId client, Frame frame);
 

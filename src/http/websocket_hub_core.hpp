@@ -42,8 +42,7 @@ class HubCore : public std::enable_shared_from_this<HubCore> {
 
   // --- WebSocketHub (any thread) ---
   void Broadcast(Frame frame);
-  void Broadcast(Frame frame, std::string_view topic);
-  bool AnyoneWants(std::string_view topic) const;
+  void Broadcast(std::string_view topic, const WebSocketHub::FrameMaker& make);
   bool Send(ClientId client, Frame frame);
   void SetOnConnect(WebSocketHub::ConnectHook hook);
   void SetOnMessage(WebSocketHub::MessageHook hook);

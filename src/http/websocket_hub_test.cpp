@@ -138,6 +138,46 @@ TEST_F(WebSocketHubTest, EveryClientGetsTheBytesOfTheOneSharedFrame) {
   EXPECT_TRUE(WaitUntil([&] { return frame.use_count() == 1; })) << frame.use_count();
 }
 
+TEST_F(WebSocketHubTest, ATopicalFrameIsBuiltOnceAndOnlyWhenSomeClientWantsIt) {
+  StartServer();
+  hub_->SetInterestParser([](std::string_view target) -> Result<WebSocketHub::Interest> {
+    if (!target.ends_with("?topic=a")) return WebSocketHub::Interest{};  // everything
+    return WebSocketHub::Interest([](std::string_view topic) { return topic == "a"; });
+  });
+  WsClientOptions only_a;
+  only_a.target = "/ws?topic=a";
+  std::vector<WsClient> clients;
+  clients.push_back(Connect(only_a));
+  clients.push_back(Connect(only_a));
+  ASSERT_TRUE(WaitForClients(2));
+  int built = 0;
+  auto maker = [&](std::string text) {
+    return [&built, text] {
+      ++built;
+      return MakeFrame(text);
+    };
+  };
+
+  hub_->Broadcast("b", maker("b-1"));  // nobody wants b
+  EXPECT_EQ(built, 0);
+  hub_->Broadcast("a", maker("a-1"));  // two clients, one frame
+  EXPECT_EQ(built, 1);
+  clients.push_back(Connect());  // wants everything
+  ASSERT_TRUE(WaitForClients(3));
+  hub_->Broadcast("b", maker("b-2"));
+  EXPECT_EQ(built, 2);
+  hub_->Broadcast("a", [] { return Frame{}; });  // a maker may decline: nothing sent
+  hub_->Broadcast(MakeFrame("end"));
+
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(clients[i].Read(), "a-1") << i;
+    EXPECT_EQ(clients[i].Read(), "end") << i;
+  }
+  EXPECT_EQ(clients[2].Read(), "b-2");
+  EXPECT_EQ(clients[2].Read(), "end");
+  EXPECT_EQ(hub_->Stats().frames_broadcast, 3u);
+}
+
 TEST_F(WebSocketHubTest, UpgradeIsReportedToTheRequestObserver) {
   StartServer();
   auto client = Connect();

@@ -4,15 +4,6 @@
 
 namespace shopflow::monitor {
 
-bool IsMessageStatus(std::string_view status) {
-  static constexpr std::array kAll = {message_status::kPublished, message_status::kConsumed,
-                                      message_status::kFailed, message_status::kDeadLettered};
-  for (auto s : kAll) {
-    if (s == status) return true;
-  }
-  return false;
-}
-
 CollectionSpec MessageLogCollection() {
   CollectionSpec spec{std::string(kMessagesCollection),
                       {"messageId", "eventType", "correlationId", "status", "orderId", "createdAt"},

@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "core/json.hpp"
 #include "events/envelope.hpp"
+#include "events/message_status.hpp"
 #include "storage/store.hpp"
 
 namespace shopflow::monitor {
@@ -16,17 +17,7 @@ namespace shopflow::monitor {
 /// happened to it (published, or handled by one queue's consumer).
 inline constexpr std::string_view kMessagesCollection = "messages";
 
-/// Row statuses. A handler's kRetry is recorded as "failed" and its kDeadLetter as
-/// "dead_lettered": an observer cannot know whether the bus will retry once more.
-namespace message_status {
-inline constexpr std::string_view kPublished = "published";
-inline constexpr std::string_view kConsumed = "consumed";
-inline constexpr std::string_view kFailed = "failed";
-inline constexpr std::string_view kDeadLettered = "dead_lettered";
-}  // namespace message_status
-
-/// True for one of the message_status names.
-bool IsMessageStatus(std::string_view status);
+/// Row statuses: the message_status names (events/message_status.hpp).
 
 /// The "messages" collection with its indexed fields (messageId, eventType, correlationId,
 /// status, orderId, createdAt). The composition root declares it with the other collections.

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <array>
 #include <exception>
 #include <optional>
 #include <set>
@@ -11,6 +9,7 @@
 #include <vector>
 
 #include "core/thread_name.hpp"
+#include "events/message_status.hpp"
 #include "http/request_target.hpp"
 
 namespace shopflow::monitor {
@@ -66,9 +65,6 @@ std::string FlowTopic(std::string_view event_type, std::string_view status) {
   return topic;
 }
 
-constexpr std::array<std::string_view, 4> kFlowStatuses = {"published", "consumed", "failed",
-                                                           "dead_lettered"};
-
 // Adds the comma-separated, non-empty items of `list` to `into`.
 void AddItems(std::string_view list, std::set<std::string, std::less<>>& into) {
   while (!list.empty()) {
@@ -98,7 +94,7 @@ Result<WebSocketHub::Interest> ParseFlowFilter(std::string_view target) {
     }
   }
   for (const auto& status : *statuses) {
-    if (std::find(kFlowStatuses.begin(), kFlowStatuses.end(), status) == kFlowStatuses.end()) {
+    if (!IsMessageStatus(status)) {
       return ValidationError(
           "invalid stream filter",
           {{"status", "each must be one of published, consumed, failed, dead_lettered"}});
@@ -238,9 +234,10 @@ void LiveFeed::OnPublished(std::span<const Envelope> batch) {
   if (hub_.client_count() == 0) return;
   try {
     for (const Envelope& envelope : batch) {
-      std::string topic = FlowTopic(envelope.event_type, "published");
-      if (!hub_.AnyoneWants(topic)) continue;  // every client filters it out: not even built
-      hub_.Broadcast(Serialize(FlowFrame(envelope, "published"), envelope.data), topic);
+      // Built only if some client's filter lets it through.
+      hub_.Broadcast(FlowTopic(envelope.event_type, message_status::kPublished), [&] {
+        return Serialize(FlowFrame(envelope, message_status::kPublished), envelope.data);
+      });
     }
   } catch (const std::exception& e) {
     spdlog::error("live: cannot build a message_flow frame: {}", e.what());
@@ -251,28 +248,28 @@ void LiveFeed::OnHandled(const Delivery& delivery, const HandlerOutcome& outcome
                          std::chrono::nanoseconds took) {
   if (hub_.client_count() == 0) return;
   try {
-    std::string_view status = "consumed";
+    std::string_view status = message_status::kConsumed;
     switch (outcome.kind) {
       case HandlerOutcome::Kind::kAck:
         break;
       case HandlerOutcome::Kind::kRetry:
         status = options_.max_attempts > 0 && delivery.attempt >= options_.max_attempts
-                     ? "dead_lettered"
-                     : "failed";
+                     ? message_status::kDeadLettered
+                     : message_status::kFailed;
         break;
       case HandlerOutcome::Kind::kDeadLetter:
-        status = "dead_lettered";
+        status = message_status::kDeadLettered;
         break;
     }
-    std::string topic = FlowTopic(delivery.envelope.event_type, status);
-    if (!hub_.AnyoneWants(topic)) return;
-    json::object frame = FlowFrame(delivery.envelope, status);
-    frame["queue"] = delivery.queue;
-    frame["attempt"] = delivery.attempt;
-    frame["durationMs"] = std::chrono::duration<double, std::milli>(took).count();
-    frame["handledAt"] = FormatRfc3339(clock_.Now());
-    if (outcome.kind != HandlerOutcome::Kind::kAck) frame["reason"] = outcome.reason;
-    hub_.Broadcast(Serialize(frame, delivery.envelope.data), topic);
+    hub_.Broadcast(FlowTopic(delivery.envelope.event_type, status), [&] {
+      json::object frame = FlowFrame(delivery.envelope, status);
+      frame["queue"] = delivery.queue;
+      frame["attempt"] = delivery.attempt;
+      frame["durationMs"] = std::chrono::duration<double, std::milli>(took).count();
+      frame["handledAt"] = FormatRfc3339(clock_.Now());
+      if (outcome.kind != HandlerOutcome::Kind::kAck) frame["reason"] = outcome.reason;
+      return Serialize(frame, delivery.envelope.data);
+    });
   } catch (const std::exception& e) {
     spdlog::error("live: cannot build a message_flow frame: {}", e.what());
   }
