@@ -19,6 +19,7 @@
 #include "core/clock.hpp"
 #include "core/thread_name.hpp"
 #include "storage/sqlite/wal_checkpointer.hpp"
+#include "storage/sqlite/wal_write_buffer.hpp"
 #include "storage/sqlite/wrappers.hpp"
 
 namespace shopflow {
@@ -166,7 +167,7 @@ class Connection {
     // leased from the pool under a mutex), so SQLite's per-connection mutex is pure overhead.
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (role == Role::kWriter) flags |= SQLITE_OPEN_CREATE;
-    const int rc = sqlite3_open_v2(options.path.c_str(), &raw, flags, nullptr);
+    const int rc = sqlite3_open_v2(options.path.c_str(), &raw, flags, WalWriteBufferVfs());
     DatabasePtr db(raw);  // a failed open still allocates a handle that must be closed
     if (rc != SQLITE_OK) return SqlError(raw, rc, "open");
     sqlite3_busy_timeout(db.get(), static_cast<int>(options.busy_timeout.count()));
@@ -190,6 +191,15 @@ class Connection {
       const std::string limit =
           "PRAGMA journal_size_limit=" + std::to_string(options.wal_autocheckpoint_pages * 4096);
       if (auto done = connection->Exec(limit); !done) return std::move(done).error();
+      // Each write of a group commit runs in its own savepoint, whose sub-journal keeps the
+      // pages it changes. SQLite moves a sub-journal from memory to a temporary file past 64 KiB
+      // and keeps that file for the rest of the transaction: the following writes' savepoints
+      // then cost a write system call per page (half of the writer's calls under load). With
+      // temp_store=MEMORY it stays in memory. It only serves ROLLBACK TO within a transaction,
+      // never crash recovery (the WAL does), so nothing durable changes.
+      if (auto done = connection->Exec("PRAGMA temp_store=MEMORY"); !done) {
+        return std::move(done).error();
+      }
       if (options.writer_cache_kib > 0) {
         const std::string cache = "PRAGMA cache_size=-" + std::to_string(options.writer_cache_kib);
         if (auto done = connection->Exec(cache); !done) return std::move(done).error();

@@ -64,12 +64,14 @@ struct SqliteStoreStats {
 };
 
 /// The embedded document store (ARCHITECTURE.md principles 3 and 7): SQLite in WAL mode, one
-/// table per collection holding JSON documents, with virtual generated columns and indexes for
-/// the indexed/unique fields, plus the outbox and inbox tables.
+/// table per collection holding JSON documents, with plain columns (filled by the store) and
+/// indexes for the indexed/unique fields, plus the outbox and inbox tables.
 ///
 /// Writes run on one writer thread with its own connection; queued writes are grouped into one
-/// BEGIN IMMEDIATE … COMMIT (up to max_batch), each isolated by a SAVEPOINT, so a failing write
-/// rolls back only itself. Reads run inline on the caller's thread on pooled reader
+/// BEGIN IMMEDIATE … COMMIT (up to max_batch), each isolated by a SAVEPOINT (whose sub-journal
+/// stays in memory: temp_store=MEMORY), so a failing write rolls back only itself. Connections
+/// open through the WAL write VFS (wal_write_buffer.hpp): a commit's WAL frames reach the file
+/// in one write instead of two per page, before the commit returns. Reads run inline on the caller's thread on pooled reader
 /// connections, each inside one read transaction (a consistent snapshot); WAL lets them run
 /// concurrently with the writer.
 ///

@@ -614,6 +614,59 @@ TEST_F(SqliteStoreTest, GroupCommitPutsQueuedWritesInOneTransactionAndIsolatesFa
   }
 }
 
+TEST_F(SqliteStoreTest, AFailedWriteAfterLargeOnesInItsCommitRollsBackOnlyItself) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  Gate release;
+  CompletionCounter blocker_done;
+  BlockWriter(*store, release, blocker_done);
+
+  // Each write changes ~200 KiB of pages, well past the 64 KiB at which SQLite would otherwise
+  // move a savepoint's sub-journal to a temporary file (the writer keeps it in memory).
+  constexpr int kDocs = 100;
+  const std::string body(2000, 'b');
+  CompletionCounter done;
+  std::atomic<int> wrong{0};
+  auto queue = [&](int version, bool fail) {
+    store->Write(
+        [&, version, fail](Transaction& tx) -> Result<void> {
+          for (int i = 0; i < kDocs; ++i) {
+            const std::string id = "doc" + std::to_string(i);
+            json::object doc{{"status", "v" + std::to_string(version)}, {"body", body}};
+            auto written =
+                version == 0 ? tx.Insert("orders", id, doc) : tx.Replace("orders", id, doc);
+            if (!written) return written;
+          }
+          if (fail) return ValidationError("planned");
+          return Ok();
+        },
+        [&, fail](Result<void> result) {
+          if (result.ok() == fail) wrong.fetch_add(1);
+          done.Done();
+        });
+  };
+  queue(0, false);
+  queue(1, false);
+  queue(2, true);  // rolled back to what version 1 left
+  queue(3, true);
+  release.Open();
+  ASSERT_TRUE(blocker_done.WaitFor(1));
+  ASSERT_TRUE(done.WaitFor(4));
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(store->Stats().batches, 2u) << "the four queued writes should share one commit";
+
+  int64_t at_v1 = -1;
+  ASSERT_TRUE(IsOk(ReadAndWait(*store, [&](ReadTransaction& tx) -> Result<void> {
+    const FieldFilter v1{"status", FieldFilter::Op::kEq, "v1"};
+    auto counted = tx.Count("orders", {&v1, 1});
+    if (!counted) return std::move(counted).error();
+    at_v1 = *counted;
+    return Ok();
+  })));
+  EXPECT_EQ(at_v1, kDocs);
+  EXPECT_EQ(Count(*store, "orders"), kDocs + 1);
+}
+
 TEST_F(SqliteStoreTest, MaxBatchBoundsTheGroupSize) {
   auto options = Options();
   options.max_batch = 8;
