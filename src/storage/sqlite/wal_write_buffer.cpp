@@ -18,7 +18,8 @@
 // last (its header's bytes 4-7 hold the database size, zero in other frames), and only then does
 // SQLite sync (if asked), update the WAL index that other connections read and return. Flushing
 // once the commit frame's page is in the buffer therefore puts every committed byte in the file
-// at the same point as before. Frames of a transaction not yet committed (a cache spill) may
+// at the same point as before (a transaction that spilled also rewrites frame headers after its
+// commit frame: see Write). Frames of a transaction not yet committed (a cache spill) may
 // wait in the buffer: no other connection reads frames beyond the last commit, and this
 // connection's own reads flush first.
 
@@ -94,7 +95,8 @@ int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset
     if (const int rc = Flush(p); rc != SQLITE_OK) return rc;
   }
   const bool commit_page = p.flush_after_next;
-  if (p.bytes.empty()) p.offset = offset;
+  const bool was_empty = p.bytes.empty();
+  if (was_empty) p.offset = offset;
   try {
     p.bytes.append(static_cast<const char*>(data), static_cast<size_t>(amount));
   } catch (const std::bad_alloc&) {
@@ -102,11 +104,24 @@ int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset
     p.flush_after_next = false;
     return SQLITE_IOERR_NOMEM;
   }
-  p.flush_after_next = IsCommitFrameHeader(data, amount);
+  const bool commit_header = IsCommitFrameHeader(data, amount);
   if (commit_page) {
     g_commit_flushes.fetch_add(1, std::memory_order_relaxed);
-    return Flush(p);
+    const int rc = Flush(p);
+    p.flush_after_next = commit_header;
+    return rc;
   }
+  // A commit frame's header that does not follow other frames goes out at once. That is the
+  // case when a transaction that spilled rewrites its frames' checksums after writing them
+  // (walRewriteChecksums: a read, then a header, per frame): no page follows the last header,
+  // and SQLite publishes the commit right after it. A header that starts a one-frame commit
+  // goes out alone too (two writes, as without this VFS).
+  if (commit_header && was_empty) {
+    const int rc = Flush(p);
+    p.flush_after_next = true;
+    return rc;
+  }
+  p.flush_after_next = commit_header;
   if (p.bytes.size() >= kMaxPending) return Flush(p);
   return SQLITE_OK;
 }

@@ -123,6 +123,33 @@ TEST_F(WalWriteBufferTest, ACommittedTransactionSurvivesTheProcessDyingRightAfte
   EXPECT_EQ(reader.Text("PRAGMA integrity_check"), "ok");
 }
 
+TEST_F(WalWriteBufferTest, ASpilledTransactionThatRewroteItsFramesSurvivesTheProcessDying) {
+  {
+    Db setup(path_, true);
+    Create(setup);
+  }
+  // With a tiny cache the inserts spill to the WAL; the update changes pages that are already
+  // there, so the commit overwrites those frames in place and then rewrites the checksums of
+  // every frame from the first one it overwrote, the commit frame's header last.
+  EXPECT_EXIT(
+      {
+        Db db(path_, true);
+        if (!db.ok() || db.Exec("PRAGMA synchronous=NORMAL") != "") _exit(2);
+        if (db.Exec("PRAGMA cache_size=10") != "" || db.Exec("BEGIN") != "") _exit(3);
+        if (InsertRows(db, 1, 2000) != "") _exit(4);
+        if (db.Exec("UPDATE t SET body = 'short' WHERE id <= 100") != "") _exit(5);
+        if (db.Exec("COMMIT") != "") _exit(6);
+        db.Abandon();
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+  Db reader(path_, false);  // recovers the WAL: a frame whose checksum is stale ends the log
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(reader.Text("SELECT count(*) FROM t"), "2000");
+  EXPECT_EQ(reader.Text("SELECT count(*) FROM t WHERE body = 'short'"), "100");
+  EXPECT_EQ(reader.Text("PRAGMA integrity_check"), "ok");
+}
+
 TEST_F(WalWriteBufferTest, ATransactionLargerThanTheCacheReadsBackWhatItSpilled) {
   Db writer(path_, true);
   Create(writer);
