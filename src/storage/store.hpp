@@ -182,8 +182,9 @@ class Store {
     if (!pending) return std::move(pending).error();
     return pending->size();
   }
-  /// Called (from the writer thread) after each commit that appended outbox rows, to wake a
-  /// relay (see OutboxListener). Set once, before writes start.
+  /// Called (from the writer thread) after each commit that appended outbox rows and before
+  /// that commit's writes complete, to wake a relay (see OutboxListener). Set once, before
+  /// writes start.
   virtual void SetOutboxListener(OutboxListener listener) = 0;
 
   virtual StoreStatus Status() const = 0;

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -173,7 +174,7 @@ class Connection {
     sqlite3_busy_timeout(db.get(), static_cast<int>(options.busy_timeout.count()));
     auto connection = std::unique_ptr<Connection>(new Connection(std::move(db)));
     if (role == Role::kWriter) {
-      auto mode = connection->QueryText("PRAGMA journal_mode=WAL");
+      auto mode = connection->SwitchToWal(options.busy_timeout);
       if (!mode) return std::move(mode).error();
       if (Lower(*mode) != "wal") {
         return UnavailableError("cannot use WAL mode (journal_mode is " + *mode + ")");
@@ -247,6 +248,32 @@ class Connection {
   }
 
   bool InTransaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
+
+  /// PRAGMA journal_mode=WAL; returns the mode now in force. Switching a database that is not in
+  /// WAL mode yet takes a read lock, then upgrades it to a write lock, and SQLite does not run
+  /// the busy handler for an upgrade (two upgrading readers would wait on each other): when
+  /// another process holds the write lock — the same module's second process creating the file
+  /// at the same moment — the pragma fails with SQLITE_BUSY at once. It is retried, having let
+  /// go of every lock, until `timeout` has passed, as the busy handler would have waited.
+  Result<std::string> SwitchToWal(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto pause = std::chrono::milliseconds(1);
+    const std::string sql = "PRAGMA journal_mode=WAL";
+    while (true) {
+      int rc = SQLITE_OK;
+      {
+        auto stmt = Prepare(sql);
+        if (!stmt) return std::move(stmt).error();
+        rc = stmt->Step();
+        if (rc == SQLITE_ROW) return std::string(stmt->Text(0));
+      }  // the statement is reset here, letting go of its read lock
+      if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() + pause > deadline) {
+        return SqlError(db_.get(), rc, sql);
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+  }
 
  private:
   explicit Connection(DatabasePtr db) : db_(std::move(db)) {}
@@ -1066,10 +1093,9 @@ void SqliteStore::RunBatch(std::vector<WriteItem>& batch) {
     batches_.fetch_add(1, std::memory_order_relaxed);
   }
 
-  for (size_t i = 0; i < batch.size(); ++i) {
-    (results[i] ? writes_committed_ : writes_failed_).fetch_add(1, std::memory_order_relaxed);
-    if (batch[i].done) CallbackGuarded("write completion", batch[i].done, std::move(results[i]));
-  }
+  // The listener first, as MongoStore does: a caller whose write has completed knows that the
+  // events it committed were handed over (to the listener installed by then), not that they may
+  // still be, to a listener installed after the completion.
   if (!appended_outbox.empty()) {
     OutboxListener listener;
     {
@@ -1077,6 +1103,10 @@ void SqliteStore::RunBatch(std::vector<WriteItem>& batch) {
       listener = outbox_listener_;
     }
     if (listener) CallbackGuarded("outbox listener", listener, std::move(appended_outbox));
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    (results[i] ? writes_committed_ : writes_failed_).fetch_add(1, std::memory_order_relaxed);
+    if (batch[i].done) CallbackGuarded("write completion", batch[i].done, std::move(results[i]));
   }
 }
 

@@ -71,9 +71,9 @@ struct SqliteStoreStats {
 /// BEGIN IMMEDIATE … COMMIT (up to max_batch), each isolated by a SAVEPOINT (whose sub-journal
 /// stays in memory: temp_store=MEMORY), so a failing write rolls back only itself. Connections
 /// open through the WAL write VFS (wal_write_buffer.hpp): a commit's WAL frames reach the file
-/// in one write instead of two per page, before the commit returns. Reads run inline on the caller's thread on pooled reader
-/// connections, each inside one read transaction (a consistent snapshot); WAL lets them run
-/// concurrently with the writer.
+/// in one write instead of two per page, before the commit returns. Reads run inline on the
+/// caller's thread on pooled reader connections, each inside one read transaction (a consistent
+/// snapshot); WAL lets them run concurrently with the writer.
 ///
 /// Documents are returned exactly as stored (the id is not added to the document). Filters
 /// compare JSON strings as strings; a number never equals a string.
@@ -107,8 +107,8 @@ class SqliteStore final : public Store {
   /// Queues the deletion with the other writes; `done` runs on the writer thread.
   void MarkOutboxSentLater(std::vector<int64_t> sequences, DoneFn done) override;
   /// Replaces the listener; it runs on the writer thread after each commit that appended outbox
-  /// rows, with those rows (sequences and events), and must be quick (wake a relay). May be
-  /// called at any time.
+  /// rows (before the writes' completions), with those rows (sequences and events), and must be
+  /// quick (wake a relay). May be called at any time.
   void SetOutboxListener(OutboxListener listener) override;
 
   /// {"sqlite", true, path}.

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <string>
@@ -187,6 +188,33 @@ TEST_F(SqliteStoreTest, UnusablePathsAreUnavailableErrors) {
     ASSERT_FALSE(rejected.ok()) << path;
     EXPECT_EQ(rejected.error().code, ErrorCode::kUnavailable);
   }
+}
+
+// Two processes of one module starting together both open the new file; the one that finds the
+// other switching it to WAL must wait, not fail (SQLite returns BUSY there without waiting).
+TEST_F(SqliteStoreTest, OpenWaitsForAnotherConnectionHoldingTheWriteLockOfANewFile) {
+  fs::create_directories(fs::path(path_).parent_path());
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(
+      sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr),
+      SQLITE_OK);
+  sqlite::DatabasePtr other(raw);
+  ASSERT_EQ(
+      sqlite3_exec(other.get(), "BEGIN IMMEDIATE; CREATE TABLE t(x)", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+
+  auto opened = std::async(std::launch::async, [&] {
+    SqliteStoreOptions options = Options();
+    options.busy_timeout = std::chrono::seconds(30);
+    return SqliteStore::Open(std::move(options));
+  });
+  // While the other connection holds the write lock, the open waits for it.
+  ASSERT_EQ(opened.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout)
+      << opened.get().error().message;
+  ASSERT_EQ(sqlite3_exec(other.get(), "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto store = opened.get();
+  ASSERT_TRUE(IsOk(store));
+  EXPECT_EQ(Count(**store, "orders"), 0);
 }
 
 TEST_F(SqliteStoreTest, SqliteKeepsNoMemoryStatistics) {

@@ -40,7 +40,7 @@ struct Pending {
   sqlite3_file* real = nullptr;  // the default VFS's file, right after the WalFile header
   std::string bytes;
   sqlite3_int64 offset = 0;       // of bytes[0]
-  bool flush_after_next = false;  // the last write was a commit frame's header
+  bool flush_after_next = false;  // the last write was a commit frame's header: flush the next
 };
 
 // SQLite allocates szOsFile bytes for each file; a WAL file opened through this VFS is this
@@ -65,7 +65,6 @@ int Flush(Pending& p) {
                                   p.offset + static_cast<sqlite3_int64>(done));
   }
   p.bytes.clear();
-  p.flush_after_next = false;
   return rc;
 }
 
@@ -104,25 +103,15 @@ int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset
     p.flush_after_next = false;
     return SQLITE_IOERR_NOMEM;
   }
-  const bool commit_header = IsCommitFrameHeader(data, amount);
-  if (commit_page) {
-    g_commit_flushes.fetch_add(1, std::memory_order_relaxed);
-    const int rc = Flush(p);
-    p.flush_after_next = commit_header;
-    return rc;
-  }
-  // A commit frame's header that does not follow other frames goes out at once. That is the
-  // case when a transaction that spilled rewrites its frames' checksums after writing them
+  p.flush_after_next = IsCommitFrameHeader(data, amount);
+  // A commit frame's header that follows no other frame goes out at once too. That is the case
+  // when a transaction that spilled rewrites its frames' checksums after writing them
   // (walRewriteChecksums: a read, then a header, per frame): no page follows the last header,
   // and SQLite publishes the commit right after it. A header that starts a one-frame commit
-  // goes out alone too (two writes, as without this VFS).
-  if (commit_header && was_empty) {
-    const int rc = Flush(p);
-    p.flush_after_next = true;
-    return rc;
-  }
-  p.flush_after_next = commit_header;
-  if (p.bytes.size() >= kMaxPending) return Flush(p);
+  // goes out alone as well (two writes, as without this VFS).
+  const bool lone_commit_header = p.flush_after_next && was_empty;
+  if (commit_page) g_commit_flushes.fetch_add(1, std::memory_order_relaxed);
+  if (commit_page || lone_commit_header || p.bytes.size() >= kMaxPending) return Flush(p);
   return SQLITE_OK;
 }
 

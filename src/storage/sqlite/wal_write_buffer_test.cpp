@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/ids.hpp"
 #include "storage/sqlite/wrappers.hpp"
@@ -68,11 +69,33 @@ class WalWriteBufferTest : public ::testing::Test {
     ASSERT_EQ(db.Exec("PRAGMA synchronous=NORMAL"), "");
     ASSERT_EQ(db.Exec("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT)"), "");
   }
-  // Inserts `n` rows of ~1 KiB (ids from `first`) in one transaction.
+  // Inserts `n` rows of ~1 KiB (ids from `first`) in one statement.
+  static std::string InsertRowsSql(int first, int n) {
+    return "WITH RECURSIVE s(v) AS (SELECT " + std::to_string(first) +
+           " UNION ALL SELECT v + 1 FROM s WHERE v < " + std::to_string(first + n - 1) +
+           ") INSERT INTO t (id, body) SELECT v, hex(zeroblob(500)) FROM s";
+  }
   static std::string InsertRows(Db& db, int first, int n) {
-    return db.Exec("WITH RECURSIVE s(v) AS (SELECT " + std::to_string(first) +
-                   " UNION ALL SELECT v + 1 FROM s WHERE v < " + std::to_string(first + n - 1) +
-                   ") INSERT INTO t (id, body) SELECT v, hex(zeroblob(500)) FROM s");
+    return db.Exec(InsertRowsSql(first, n));
+  }
+  // Creates the database, then runs `statements` through the VFS in a child process that dies
+  // right after them without closing anything: whatever the VFS still held in memory is lost.
+  void RunInAChildThatDies(const std::vector<std::string>& statements) {
+    {
+      Db setup(path_, true);
+      Create(setup);
+    }
+    EXPECT_EXIT(
+        {
+          Db db(path_, true);
+          if (!db.ok() || db.Exec("PRAGMA synchronous=NORMAL") != "") _exit(2);
+          for (size_t i = 0; i < statements.size(); ++i) {
+            if (db.Exec(statements[i]) != "") _exit(3 + static_cast<int>(i));
+          }
+          db.Abandon();
+          _exit(0);
+        },
+        ::testing::ExitedWithCode(0), "");
   }
 
   const fs::path dir_ = fs::path(::testing::TempDir()) / ("shopflow_walbuf_" + NewId());
@@ -101,21 +124,7 @@ TEST_F(WalWriteBufferTest, ACommitsFramesGoOutTogetherAndAreVisibleToOtherConnec
 }
 
 TEST_F(WalWriteBufferTest, ACommittedTransactionSurvivesTheProcessDyingRightAfterIt) {
-  {
-    Db setup(path_, true);
-    Create(setup);
-  }
-  // The child commits and dies without closing anything: whatever the VFS still held in memory
-  // would be lost.
-  EXPECT_EXIT(
-      {
-        Db db(path_, true);
-        if (!db.ok() || db.Exec("PRAGMA synchronous=NORMAL") != "") _exit(2);
-        if (InsertRows(db, 1, 500) != "") _exit(3);
-        db.Abandon();
-        _exit(0);
-      },
-      ::testing::ExitedWithCode(0), "");
+  RunInAChildThatDies({InsertRowsSql(1, 500)});
   Db reader(path_, false);
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ(reader.Text("SELECT count(*) FROM t"), "500");
@@ -124,25 +133,11 @@ TEST_F(WalWriteBufferTest, ACommittedTransactionSurvivesTheProcessDyingRightAfte
 }
 
 TEST_F(WalWriteBufferTest, ASpilledTransactionThatRewroteItsFramesSurvivesTheProcessDying) {
-  {
-    Db setup(path_, true);
-    Create(setup);
-  }
   // With a tiny cache the inserts spill to the WAL; the update changes pages that are already
   // there, so the commit overwrites those frames in place and then rewrites the checksums of
   // every frame from the first one it overwrote, the commit frame's header last.
-  EXPECT_EXIT(
-      {
-        Db db(path_, true);
-        if (!db.ok() || db.Exec("PRAGMA synchronous=NORMAL") != "") _exit(2);
-        if (db.Exec("PRAGMA cache_size=10") != "" || db.Exec("BEGIN") != "") _exit(3);
-        if (InsertRows(db, 1, 2000) != "") _exit(4);
-        if (db.Exec("UPDATE t SET body = 'short' WHERE id <= 100") != "") _exit(5);
-        if (db.Exec("COMMIT") != "") _exit(6);
-        db.Abandon();
-        _exit(0);
-      },
-      ::testing::ExitedWithCode(0), "");
+  RunInAChildThatDies({"PRAGMA cache_size=10", "BEGIN", InsertRowsSql(1, 2000),
+                       "UPDATE t SET body = 'short' WHERE id <= 100", "COMMIT"});
   Db reader(path_, false);  // recovers the WAL: a frame whose checksum is stale ends the log
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ(reader.Text("SELECT count(*) FROM t"), "2000");
