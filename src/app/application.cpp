@@ -229,7 +229,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     p->bus = std::make_unique<AmqpEventBus>(*url, p->topology, clock);
   }
   if (hooks.wrap_transport) p->wrapper = hooks.wrap_transport(*p->bus);
-  p->events = std::make_unique<ObservedEventBus>(p->wrapper ? *p->wrapper : *p->bus);
+  p->events = std::make_unique<ObservedEventBus>(p->wrapper ? *p->wrapper : *p->bus, p->topology);
   p->relay = std::make_unique<OutboxRelay>(*p->store, *p->events, OutboxRelayOptions{});
 
   OutboxRelay* relay = p->relay.get();
@@ -454,7 +454,6 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   // The dashboard's live stream: every event, stats once a second, health on change.
   p->hub = std::make_unique<WebSocketHub>(WebSocketHubOptions{});
   monitor::LiveFeedOptions feed_options;
-  feed_options.max_attempts = p->topology.retry.max_attempts;
   p->feed = std::make_unique<monitor::LiveFeed>(*p->hub, p->stats->SnapshotFunction(),
                                                 p->health_monitor->DocumentFunction(), clock,
                                                 feed_options);

@@ -45,15 +45,38 @@ void ObservedEventBus::PublishAsync(std::span<const Envelope> batch, PublishDone
   }
 }
 
+namespace {
+// What observers are told of `outcome` (see ObservedEventBus's constructor).
+const HandlerOutcome& AsObserved(const HandlerOutcome& outcome, const Delivery& delivery,
+                                 int dead_letters_from, HandlerOutcome& rewritten) {
+  if (outcome.kind != HandlerOutcome::Kind::kRetry || dead_letters_from <= 0 ||
+      delivery.attempt < dead_letters_from) {
+    return outcome;
+  }
+  rewritten = HandlerOutcome::DeadLetter(outcome.reason);
+  return rewritten;
+}
+}  // namespace
+
+int ObservedEventBus::DeadLettersFromAttempt(std::string_view queue) const {
+  if (!topology_) return 0;
+  const QueueSpec* spec = topology_->FindQueue(queue);
+  // Only a module queue's deliveries go to a dead-letter queue; a dead-letter queue's own
+  // last failure is dropped.
+  if (!spec || spec->role != QueueRole::kModule) return 0;
+  return std::max(topology_->retry.max_attempts, 1);
+}
+
 void ObservedEventBus::Subscribe(std::string queue, EventHandler handler,
                                  SubscribeOptions options) {
   if (!handler) {
     inner_.Subscribe(std::move(queue), std::move(handler), options);  // let it reject
     return;
   }
+  const int dead_letters_from = DeadLettersFromAttempt(queue);
   inner_.Subscribe(
       std::move(queue),
-      [this, handler = std::move(handler)](const Delivery& delivery) {
+      [this, dead_letters_from, handler = std::move(handler)](const Delivery& delivery) {
         const auto start = std::chrono::steady_clock::now();
         HandlerOutcome outcome;
         try {
@@ -64,7 +87,10 @@ void ObservedEventBus::Subscribe(std::string queue, EventHandler handler,
           outcome = HandlerOutcome::Retry("unknown exception");
         }
         const auto took = std::chrono::steady_clock::now() - start;
-        for (auto* o : observers_) o->OnHandled(delivery, outcome, took);
+        HandlerOutcome rewritten;
+        const HandlerOutcome& observed =
+            AsObserved(outcome, delivery, dead_letters_from, rewritten);
+        for (auto* o : observers_) o->OnHandled(delivery, observed, took);
         return outcome;
       },
       options);
@@ -76,15 +102,20 @@ void ObservedEventBus::SubscribeBatch(std::string queue, BatchEventHandler handl
     inner_.SubscribeBatch(std::move(queue), std::move(handler), options);  // let it reject
     return;
   }
+  const int dead_letters_from = DeadLettersFromAttempt(queue);
   inner_.SubscribeBatch(
       std::move(queue),
-      [this, handler = std::move(handler)](std::span<const Delivery> deliveries) {
+      [this, dead_letters_from,
+       handler = std::move(handler)](std::span<const Delivery> deliveries) {
         const auto start = std::chrono::steady_clock::now();
         std::vector<HandlerOutcome> outcomes = InvokeBatch(handler, deliveries);
         const auto took = (std::chrono::steady_clock::now() - start) /
                           static_cast<int64_t>(std::max<size_t>(deliveries.size(), 1));
         for (size_t i = 0; i < deliveries.size(); ++i) {
-          for (auto* o : observers_) o->OnHandled(deliveries[i], outcomes[i], took);
+          HandlerOutcome rewritten;
+          const HandlerOutcome& observed =
+              AsObserved(outcomes[i], deliveries[i], dead_letters_from, rewritten);
+          for (auto* o : observers_) o->OnHandled(deliveries[i], observed, took);
         }
         return outcomes;
       },

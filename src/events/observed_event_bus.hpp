@@ -2,9 +2,12 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "events/event_bus.hpp"
+#include "events/topology.hpp"
 
 namespace shopflow {
 
@@ -15,6 +18,8 @@ class EventObserver {
  public:
   virtual ~EventObserver() = default;
   virtual void OnPublished(std::span<const Envelope> batch) { (void)batch; }
+  /// `outcome` is what becomes of the delivery (see ObservedEventBus), which all observers
+  /// (log, live feed, stats, metrics) then agree on.
   virtual void OnHandled(const Delivery& delivery, const HandlerOutcome& outcome,
                          std::chrono::nanoseconds took) {
     (void)delivery;
@@ -28,7 +33,12 @@ class EventObserver {
 /// bus. Thread-safe as the wrapped bus is.
 class ObservedEventBus final : public EventBus {
  public:
-  explicit ObservedEventBus(EventBus& inner) : inner_(inner) {}
+  /// `topology` is the wrapped bus's. With it, observers see a Retry answered on a module
+  /// queue's last attempt (retry.max_attempts) as the DeadLetter the transports make of it:
+  /// what became of the delivery, not what the handler asked for. Without it, the handler's
+  /// outcome as it is.
+  explicit ObservedEventBus(EventBus& inner, std::optional<Topology> topology = std::nullopt)
+      : inner_(inner), topology_(std::move(topology)) {}
 
   void AddObserver(EventObserver* observer) { observers_.push_back(observer); }
   EventBus& inner() { return inner_; }
@@ -51,7 +61,11 @@ class ObservedEventBus final : public EventBus {
   std::vector<QueueDepth> QueueDepths() override { return inner_.QueueDepths(); }
 
  private:
+  /// The attempt from which a Retry on `queue` is dead-lettered by the transports; 0: never.
+  int DeadLettersFromAttempt(std::string_view queue) const;
+
   EventBus& inner_;
+  std::optional<Topology> topology_;
   std::vector<EventObserver*> observers_;
 };
 

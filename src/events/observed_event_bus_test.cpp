@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,7 +33,10 @@ class ScriptedBus final : public EventBus {
                            std::vector<std::pair<std::string, std::string>>) override {
     return Ok();
   }
-  void Subscribe(std::string, EventHandler, SubscribeOptions) override {}
+  void Subscribe(std::string queue, EventHandler handler, SubscribeOptions) override {
+    handlers[queue] = std::move(handler);
+  }
+  std::map<std::string, EventHandler> handlers;  // what was subscribed, per queue
   BusStatus Status() const override { return {"scripted", true, ""}; }
 };
 
@@ -41,6 +45,15 @@ class RecordingObserver final : public EventObserver {
   std::vector<std::string> seen;  // message ids, in order
   void OnPublished(std::span<const Envelope> batch) override {
     for (const auto& e : batch) seen.push_back(e.metadata.message_id);
+  }
+};
+
+class OutcomeRecorder final : public EventObserver {
+ public:
+  std::vector<std::pair<HandlerOutcome::Kind, std::string>> seen;  // kind and reason
+  void OnHandled(const Delivery&, const HandlerOutcome& outcome,
+                 std::chrono::nanoseconds) override {
+    seen.emplace_back(outcome.kind, outcome.reason);
   }
 };
 
@@ -115,6 +128,56 @@ TEST(ObservedEventBusTest, AFailedBatchIsNotShownToObservers) {
   ASSERT_TRUE(outcome.has_value());
   EXPECT_FALSE(outcome->ok());
   EXPECT_TRUE(observer.seen.empty());
+}
+
+// The transports dead-letter a module queue's delivery whose last attempt asks for a retry;
+// observers are told so, while the transport still gets the handler's own answer.
+TEST(ObservedEventBusTest, ARetryOnAModuleQueuesLastAttemptIsObservedAsADeadLetter) {
+  RetryPolicy retry;
+  retry.max_attempts = 3;
+  const Topology topology = DefaultTopology(retry);
+  const std::string module_queue = "payments.events.queue";
+  const std::string dead_letter_queue = "dlq.payments.process.failed";
+  ASSERT_NE(topology.FindQueue(dead_letter_queue), nullptr);
+  ASSERT_EQ(topology.FindQueue(dead_letter_queue)->role, QueueRole::kDeadLetter);
+
+  ScriptedBus inner;
+  ObservedEventBus bus(inner, topology);
+  ScriptedBus plain_inner;
+  ObservedEventBus plain(plain_inner);  // no topology: outcomes as the handler gave them
+  OutcomeRecorder observer;
+  OutcomeRecorder plain_observer;
+  bus.AddObserver(&observer);
+  plain.AddObserver(&plain_observer);
+  const auto retry_always = [](const Delivery&) { return HandlerOutcome::Retry("gateway down"); };
+  bus.Subscribe(module_queue, retry_always, {});
+  bus.SubscribeBatch(dead_letter_queue,
+                     [](std::span<const Delivery> d) {
+                       return std::vector<HandlerOutcome>(d.size(),
+                                                          HandlerOutcome::Retry("still down"));
+                     },
+                     {});
+  plain.Subscribe(module_queue, retry_always, {});
+
+  Delivery delivery;
+  delivery.queue = module_queue;
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    delivery.attempt = attempt;
+    EXPECT_EQ(inner.handlers[module_queue](delivery).kind, HandlerOutcome::Kind::kRetry);
+    EXPECT_EQ(plain_inner.handlers[module_queue](delivery).kind, HandlerOutcome::Kind::kRetry);
+  }
+  delivery.queue = dead_letter_queue;  // its last failure is dropped, not dead-lettered
+  EXPECT_EQ(inner.handlers[dead_letter_queue](delivery).kind, HandlerOutcome::Kind::kRetry);
+
+  using Kind = HandlerOutcome::Kind;
+  const std::vector<std::pair<Kind, std::string>> expected{{Kind::kRetry, "gateway down"},
+                                                           {Kind::kRetry, "gateway down"},
+                                                           {Kind::kDeadLetter, "gateway down"},
+                                                           {Kind::kDeadLetter, "gateway down"},
+                                                           {Kind::kRetry, "still down"}};
+  EXPECT_EQ(observer.seen, expected);
+  EXPECT_EQ(plain_observer.seen,
+            (std::vector<std::pair<Kind, std::string>>(4, {Kind::kRetry, "gateway down"})));
 }
 
 }  // namespace

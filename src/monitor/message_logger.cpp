@@ -99,12 +99,6 @@ void MessageLogger::OnHandled(const Delivery& delivery, const HandlerOutcome& ou
       break;
   }
   const QueueSpec* queue = topology_.FindQueue(delivery.queue);
-  // The transports dead-letter a module queue's delivery whose last attempt asks for a retry:
-  // record what happened to it, not what the handler asked for.
-  if (outcome.kind == HandlerOutcome::Kind::kRetry && queue && queue->role == QueueRole::kModule &&
-      delivery.attempt >= topology_.retry.max_attempts) {
-    f.status = message_status::kDeadLettered;
-  }
   f.exchange = queue && queue->role == QueueRole::kDeadLetter ? topology_.dead_letter_exchange
                                                               : topology_.events_exchange;
   f.routing_key = delivery.routing_key;

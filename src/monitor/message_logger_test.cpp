@@ -10,6 +10,7 @@
 
 #include "events/event_types.hpp"
 #include "monitor/monitor_test_support.hpp"
+#include "monitor/stats.hpp"
 #include "tests/support/fake_clock.hpp"
 #include "transport/memory/in_memory_event_bus.hpp"
 
@@ -145,23 +146,44 @@ TEST_F(MessageLoggerTest, RecordsFailedAndDeadLetteredOutcomesWithAttemptAndReas
   EXPECT_EQ(GetString(dead[0], "reason"), "no items");
 }
 
-TEST_F(MessageLoggerTest, ARetryAskedOnTheLastAttemptIsRecordedAsDeadLettered) {
+// The bus reports a Retry on the last attempt as the dead letter it becomes, so the log and
+// the stats (and the live feed and metrics, the same way) count it where the message went.
+TEST_F(MessageLoggerTest, ARetryAskedOnTheLastAttemptIsRecordedAndCountedAsDeadLettered) {
+  InMemoryEventBus bus(topology_, clock_, {.seed = 1});
+  ObservedEventBus observed(bus, topology_);
   MessageLogger logger(*store_, topology_, clock_, Options());
-  Delivery d;
-  d.envelope = Event(events::kOrderCreated);
-  d.queue = "payments.events.queue";
-  d.attempt = 2;
-  logger.OnHandled(d, HandlerOutcome::Retry("gateway down"), 1ms);
-  d.attempt = 3;  // Retry().max_attempts: the transport dead-letters it
-  logger.OnHandled(d, HandlerOutcome::Retry("gateway down"), 1ms);
-  logger.Flush();
+  StatsCollector stats(clock_);
+  observed.AddObserver(&logger);
+  observed.AddObserver(&stats);
+  observed.Subscribe("payments.events.queue",
+                     [](const Delivery&) { return HandlerOutcome::Retry("gateway down"); }, {});
+  logger.Start();
+  ASSERT_TRUE(observed.Start().ok());
 
-  const auto rows = store_.All(kMessagesCollection, {});
-  ASSERT_EQ(rows.size(), 2u);
+  const Envelope created = Event(events::kOrderCreated);
+  ASSERT_TRUE(observed.Publish(std::span<const Envelope>(&created, 1)).ok());
+  for (uint64_t handled = 1; handled < 3; ++handled) {  // Retry().max_attempts deliveries
+    ASSERT_TRUE(WaitUntil([&] { return logger.Stats().observed == 1 + handled; }));
+    ASSERT_TRUE(WaitUntil([&] { return bus.PeekScheduled("payments.events.queue").size() == 1; }));
+    clock_.Advance(1s);  // the retry is due
+  }
+  ASSERT_TRUE(WaitUntil([&] { return logger.Stats().observed == 4; }));
+  logger.Flush();
+  bus.Stop();
+
+  const auto rows = store_.All(kMessagesCollection);
+  ASSERT_EQ(rows.size(), 4u);
   std::map<int64_t, std::string> status_by_attempt;
-  for (const auto& row : rows) status_by_attempt[GetInt(row, "attempt")] = GetString(row, "status");
-  EXPECT_EQ(status_by_attempt[2], "failed");
-  EXPECT_EQ(status_by_attempt[3], "dead_lettered");
+  for (const auto& row : rows) {
+    if (GetString(row, "status") == "published") continue;
+    status_by_attempt[GetInt(row, "attempt")] = GetString(row, "status");
+    EXPECT_EQ(GetString(row, "reason"), "gateway down");
+  }
+  EXPECT_EQ(status_by_attempt,
+            (std::map<int64_t, std::string>{{1, "failed"}, {2, "failed"}, {3, "dead_lettered"}}));
+  const EventCounts counted = stats.Totals();
+  EXPECT_EQ(counted.failed, 2);
+  EXPECT_EQ(counted.dead_lettered, 1);
 }
 
 TEST_F(MessageLoggerTest, WritesInBatchesOfBatchSize) {

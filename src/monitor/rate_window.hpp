@@ -13,8 +13,10 @@ namespace shopflow::monitor {
 struct EventCounts {
   int64_t published = 0;
   int64_t consumed = 0;
-  int64_t failed = 0;         // handler said kRetry
-  int64_t dead_lettered = 0;  // handler said kDeadLetter
+  // As ObservedEventBus reports outcomes: a Retry on a module queue's last attempt is the
+  // kDeadLetter the transports make of it.
+  int64_t failed = 0;         // kRetry: will be delivered again
+  int64_t dead_lettered = 0;  // kDeadLetter
   int64_t handled = 0;        // consumed + failed + dead_lettered
   double handled_ms = 0.0;    // handler time of those
 

@@ -112,6 +112,14 @@ TEST_F(LiveAndDlq, ABrokenModuleDeadLettersAndARedriveAfterTheFixSettlesExactlyO
   auto faults = Get("/api/faults").Json().as_object();
   ASSERT_EQ(faults.at("faults").as_array().size(), 1u);
   EXPECT_GE(GetInt(faults.at("faults").as_array()[0].as_object(), "failed"), 1);
+  // Counted where it went: the last attempt's failure is a dead letter in the stats and the log.
+  auto events = Get("/api/stats").Json().as_object().at("events").as_object();
+  EXPECT_GE(GetInt(events, "deadLettered"), 1) << ToJsonText(events);
+  std::string dead;  // the log is written behind the bus
+  EXPECT_TRUE(WaitFor([&] {
+    dead = Get("/api/messages?status=dead_lettered").body;
+    return dead.find("payments.events.queue") != std::string::npos;
+  })) << dead;
 
   // Fix the cause, re-drive everything: the order settles, charged once.
   ASSERT_EQ(Delete("/api/faults/payments").status, 204);

@@ -253,9 +253,7 @@ void LiveFeed::OnHandled(const Delivery& delivery, const HandlerOutcome& outcome
       case HandlerOutcome::Kind::kAck:
         break;
       case HandlerOutcome::Kind::kRetry:
-        status = options_.max_attempts > 0 && delivery.attempt >= options_.max_attempts
-                     ? message_status::kDeadLettered
-                     : message_status::kFailed;
+        status = message_status::kFailed;
         break;
       case HandlerOutcome::Kind::kDeadLetter:
         status = message_status::kDeadLettered;

@@ -24,9 +24,6 @@ namespace shopflow::monitor {
 struct LiveFeedOptions {
   /// Period of stats_update frames and of health checks.
   std::chrono::milliseconds stats_interval{1000};
-  /// The bus's RetryPolicy::max_attempts: a Retry outcome on that attempt (or later) is shown
-  /// as "dead_lettered", since the transport dead-letters it. 0: every Retry shows "failed".
-  int max_attempts = 0;
 };
 
 /// Produces a JSON document for a frame. Called on the feed's ticker thread only (never on an

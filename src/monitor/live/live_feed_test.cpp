@@ -83,7 +83,7 @@ class LiveFeedTest : public ::testing::Test {
     bus_options.seed = 1;
     bus_ = std::make_unique<InMemoryEventBus>(DefaultTopology(retry), SystemClock::Instance(),
                                               bus_options);
-    events_ = std::make_unique<ObservedEventBus>(*bus_);
+    events_ = std::make_unique<ObservedEventBus>(*bus_, DefaultTopology(retry));
     server_ = std::make_unique<HttpServer>(HttpServerOptions{}, std::vector<Route>{});
     server_->AddWebSocket(hub_);
     auto port = server_->Start();
@@ -100,7 +100,6 @@ class LiveFeedTest : public ::testing::Test {
 
   /// A feed observing the bus; its ticker is not started.
   void MakeFeed(LiveFeedOptions options = {}) {
-    options.max_attempts = 3;
     feed_ = std::make_unique<LiveFeed>(
         hub_, [this] { return Stats(); }, [this] { return Health(); }, SystemClock::Instance(),
         options);
