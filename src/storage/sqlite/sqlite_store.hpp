@@ -47,8 +47,9 @@ struct SqliteStoreOptions {
   /// 10,000 vs 1,000 at c32: 601–646 vs 546–559 settled orders/s (docs/PERFORMANCE.md).
   int64_t wal_autocheckpoint_pages = 10000;
   /// Checkpoints run on a thread and a connection of their own (sqlite/wal_checkpointer.hpp)
-  /// instead of inside the writer's commits: a pass every quarter of wal_autocheckpoint_pages,
-  /// and the writer's own (short) pass when the WAL reaches wal_autocheckpoint_pages.
+  /// instead of inside the writer's commits: a pass every quarter of wal_autocheckpoint_pages
+  /// or every 1,000 pages, whichever comes first, and the writer's own (short) pass when the WAL
+  /// reaches wal_autocheckpoint_pages.
   bool background_checkpoints = true;
   /// The writer connection's page cache in KiB (0: SQLite's default, 2 MiB).
   int64_t writer_cache_kib = 0;

@@ -263,6 +263,18 @@ TEST_F(SqliteStoreTest, CheckpointsRunOnTheirOwnThreadAndTheWalStaysWithinItsLim
   EXPECT_EQ(Count(*store, "orders"), 400);
 }
 
+// Under a large limit the thread still passes every 1,000 pages, so that the writer's own pass
+// at the limit has few unsynced frames left to sync.
+TEST_F(SqliteStoreTest, UnderALargeLimitTheThreadPassesEveryThousandPages) {
+  SqliteStoreOptions options = Options();
+  options.wal_autocheckpoint_pages = 10000;  // a quarter would be 2,500 pages
+  auto store = OpenOrFail(options);
+  ASSERT_NE(store, nullptr);
+  WriteBigOrders(*store, 0, 600);  // ~1,500 pages
+  EXPECT_TRUE(testing::WaitUntil([&] { return store->Stats().checkpoints_background > 0; }));
+  EXPECT_EQ(store->Stats().checkpoints_by_writer, 0u);
+}
+
 TEST_F(SqliteStoreTest, AtTheWalLimitTheWriterCheckpointsItself) {
   SqliteStoreOptions options = Options();
   options.wal_autocheckpoint_pages = 40;
