@@ -143,11 +143,11 @@ class Statement {
 namespace {
 /// New WAL pages that wake the checkpointer's thread: a quarter of the limit, at most 1,000
 /// (4 MiB). The writer's own pass at the limit syncs the WAL frames written since the thread's
-/// last pass began, and every write queued behind the writer waits for that fdatasync; with a
+/// last pass began, and every write queued behind the writer waits for that fdatasync. With a
 /// quarter of a 10,000-page limit that was up to 10 MB, 10–13 ms a sync on these machines
-/// (strace), a few times a second at 500 orders/s. At most 4 MiB: p95 from POST to paid 17 → 9–10
-/// ms and p99 25–35 → 15–16 ms at 500 orders/s, peak throughput and CPU per order unchanged
-/// (docs/PERFORMANCE.md).
+/// (strace), a few times a second at 500 orders/s; with at most 4 MiB, p95 from POST to paid
+/// went from 17 to 9–10 ms and p99 from 25–35 to 15–16 ms at that rate, with peak throughput
+/// and CPU per order unchanged (docs/PERFORMANCE.md).
 int64_t CheckpointStepPages(int64_t limit_pages) {
   return std::max<int64_t>(std::min<int64_t>(limit_pages / 4, 1000), 1);
 }
