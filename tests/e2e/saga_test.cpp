@@ -44,19 +44,28 @@ class Saga : public AppTest {
 
   json::object Lamp() { return Get("/api/inventory/products/" + lamp_).Json().as_object(); }
 
-  /// The order's payment (the saga creates exactly one).
-  json::object PaymentOf(const std::string& order_id) {
-    auto list = Get("/api/payments?orderId=" + order_id).Json().as_object();
-    EXPECT_EQ(GetInt(list, "total"), 1) << ToJsonText(list);
+  /// The answer of GET /api/payments?orderId=.
+  json::object PaymentsOf(const std::string& order_id) {
+    return Get("/api/payments?orderId=" + order_id).Json().as_object();
+  }
+
+  /// The first payment of a payments list; empty when there is none.
+  static json::object FirstOf(const json::object& list) {
     const auto& data = list.at("data").as_array();
     return data.empty() ? json::object{} : data[0].as_object();
   }
 
+  /// The order's payment (the saga creates exactly one).
+  json::object PaymentOf(const std::string& order_id) {
+    auto list = PaymentsOf(order_id);
+    EXPECT_EQ(GetInt(list, "total"), 1) << ToJsonText(list);
+    return FirstOf(list);
+  }
+
   /// The status of the order's payment, "" while the saga has not created it (for polling).
   std::string PaymentStatusOf(const std::string& order_id) {
-    auto list = Get("/api/payments?orderId=" + order_id).Json().as_object();
-    const auto& data = list.at("data").as_array();
-    return data.empty() ? "" : GetString(data[0].as_object(), "status");
+    const json::object payment = FirstOf(PaymentsOf(order_id));
+    return payment.empty() ? "" : GetString(payment, "status");
   }
 
   bool WaitPaymentStatus(const std::string& order_id, const std::string& status) {

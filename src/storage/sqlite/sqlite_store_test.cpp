@@ -209,8 +209,10 @@ TEST_F(SqliteStoreTest, OpenWaitsForAnotherConnectionHoldingTheWriteLockOfANewFi
     return SqliteStore::Open(std::move(options));
   });
   // While the other connection holds the write lock, the open waits for it.
-  ASSERT_EQ(opened.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout)
-      << opened.get().error().message;
+  ASSERT_EQ(opened.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout) << [&] {
+    auto early = opened.get();
+    return early ? std::string("opened at once") : early.error().message;
+  }();
   ASSERT_EQ(sqlite3_exec(other.get(), "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
   auto store = opened.get();
   ASSERT_TRUE(IsOk(store));
