@@ -50,6 +50,7 @@
 #include "security/audit_trail.hpp"
 #include "security/gate.hpp"
 #include "security/security_settings.hpp"
+#include "storage/inbox_retention.hpp"
 #include "storage/mongo/mongo_store.hpp"
 #include "storage/outbox_relay.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -69,6 +70,7 @@ struct Application::Parts {
   std::unique_ptr<EventBus> wrapper;         // test hook around the transport, if any
   std::unique_ptr<ObservedEventBus> events;  // what everything else publishes and consumes on
   std::unique_ptr<OutboxRelay> relay;
+  std::unique_ptr<InboxRetention> inbox_retention;  // none when marks are kept forever
   std::unique_ptr<inventory::ProductService> products;
   std::unique_ptr<inventory::StockService> stock;
   std::unique_ptr<inventory::InventoryEventHandler> inventory_events;
@@ -231,6 +233,13 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   if (hooks.wrap_transport) p->wrapper = hooks.wrap_transport(*p->bus);
   p->events = std::make_unique<ObservedEventBus>(p->wrapper ? *p->wrapper : *p->bus, p->topology);
   p->relay = std::make_unique<OutboxRelay>(*p->store, *p->events, OutboxRelayOptions{});
+  if (settings.inbox_retention.count() > 0) {
+    InboxRetentionOptions retention;
+    retention.keep = settings.inbox_retention;
+    // The store stamps marks with the system time, whatever clock the rest runs on.
+    p->inbox_retention =
+        std::make_unique<InboxRetention>(*p->store, SystemClock::Instance(), retention);
+  }
 
   OutboxRelay* relay = p->relay.get();
   auto backlog = [relay]() -> int64_t {
@@ -271,6 +280,11 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   metric_sources.message_log_dropped = [logger] {
     return static_cast<int64_t>(logger->Stats().dropped);
   };
+  if (InboxRetention* retention = p->inbox_retention.get()) {
+    metric_sources.inbox_marks_pruned = [retention] {
+      return static_cast<int64_t>(retention->Stats().removed);
+    };
+  }
   metric_sources.circuit_breakers = p->breakers.get();
   p->metrics = std::make_unique<monitor::SystemMetrics>(metric_sources);
   p->events->AddObserver(p->logger.get());
@@ -540,6 +554,7 @@ Result<int> Application::Start() {
     });
   }
   p.relay->Start();
+  if (p.inbox_retention) p.inbox_retention->Start();
   if (p.payment_worker) {
     if (auto recovered = p.payment_worker->RecoverStalled(); !recovered) {
       spdlog::warn("payments: recovering stalled charges failed: {}", recovered.error().message);
@@ -558,6 +573,7 @@ Result<int> Application::Start() {
   auto port = p.http->Start();
   if (!port) {
     if (p.payment_worker) p.payment_worker->Stop();
+    if (p.inbox_retention) p.inbox_retention->Stop();
     p.relay->Stop();
     p.bus->Stop();
     return std::move(port).error();
@@ -585,6 +601,7 @@ void Application::Stop() {
   if (p.dlq) p.dlq->Stop();
   if (p.feed) p.feed->Stop();
   if (p.payment_worker) p.payment_worker->Stop();
+  if (p.inbox_retention) p.inbox_retention->Stop();
   if (p.relay) p.relay->Stop();
   if (p.logger) p.logger->Stop();  // last: it writes out what the others produced
 }

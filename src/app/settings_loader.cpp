@@ -59,14 +59,19 @@ std::function<bool(Settings&, std::string_view)> IntSetter(Int Settings::*member
   };
 }
 
-std::function<bool(Settings&, std::string_view)> MillisSetter(
-    std::chrono::milliseconds Settings::*member) {
+// A non-negative whole number of the duration's unit.
+template <class Duration>
+std::function<bool(Settings&, std::string_view)> DurationSetter(Duration Settings::*member) {
   return [=](Settings& s, std::string_view text) {
     auto v = ToInt(text);
     if (!v || *v < 0) return false;
-    s.*member = std::chrono::milliseconds(*v);
+    s.*member = Duration(*v);
     return true;
   };
+}
+std::function<bool(Settings&, std::string_view)> MillisSetter(
+    std::chrono::milliseconds Settings::*member) {
+  return DurationSetter(member);
 }
 
 // A non-negative decimal number (or exactly `special`, e.g. -1 for "unlimited").
@@ -154,12 +159,8 @@ const std::vector<Field>& Fields() {
       {"messagesMax", "SHOPFLOW_MESSAGES_MAX",
        IntSetter(&Settings::messages_max_count, 0, 1'000'000'000)},
       {"messagesMaxAgeS", "SHOPFLOW_MESSAGES_MAX_AGE_S",
-       [](Settings& s, std::string_view text) {
-         auto v = ToInt(text);
-         if (!v || *v < 0) return false;
-         s.messages_max_age = std::chrono::seconds(*v);
-         return true;
-       }},
+       DurationSetter(&Settings::messages_max_age)},
+      {"inboxRetentionS", "SHOPFLOW_INBOX_RETENTION_S", DurationSetter(&Settings::inbox_retention)},
       {"dlqAlertThreshold", "SHOPFLOW_DLQ_ALERT_THRESHOLD",
        IntSetter(&Settings::dlq_alert_threshold, 0, 1'000'000'000)},
       {"redriveRate", "SHOPFLOW_REDRIVE_RATE", IntSetter(&Settings::redrive_rate, 1, 100'000)},

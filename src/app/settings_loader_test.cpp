@@ -50,6 +50,22 @@ TEST(LoadSettings, RejectsTyposAndBadValues) {
   EXPECT_FALSE(LoadSettings("/nonexistent/file.json", FakeEnv({})));
 }
 
+TEST(LoadSettings, DurationsInSecondsAndMilliseconds) {
+  auto s = LoadSettings("", FakeEnv({}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->inbox_retention, std::chrono::hours(24 * 7));
+  s = LoadSettings("", FakeEnv({{"SHOPFLOW_INBOX_RETENTION_S", "3600"},
+                                {"SHOPFLOW_MESSAGES_MAX_AGE_S", "0"},
+                                {"SHOPFLOW_RETRY_INITIAL_DELAY_MS", "250"}}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->inbox_retention, std::chrono::seconds(3600));
+  EXPECT_EQ(s->messages_max_age, std::chrono::seconds(0));
+  EXPECT_EQ(s->retry_initial_delay, std::chrono::milliseconds(250));
+  s = LoadSettings("", FakeEnv({{"SHOPFLOW_INBOX_RETENTION_S", "-1"}}));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().details.at(0).field, "SHOPFLOW_INBOX_RETENTION_S");
+}
+
 TEST(LoadSettings, SecuritySettings) {
   const std::string secret_file = ::testing::TempDir() + "shopflow_jwt_secret_test";
   std::ofstream(secret_file) << "a-secret-from-a-file-of-at-least-32-bytes\n";

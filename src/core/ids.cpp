@@ -1,9 +1,20 @@
 #include "core/ids.hpp"
 
+#include <algorithm>
+
 namespace shopflow {
 namespace {
 constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+// A 48-bit millisecond time as ULID's 10 leading characters.
+void EncodeTime(int64_t millis, char* out) {
+  uint64_t t = static_cast<uint64_t>(millis);
+  for (int i = 9; i >= 0; --i) {
+    out[i] = kCrockford[t & 31];
+    t >>= 5;
+  }
 }
+}  // namespace
 
 UlidGenerator::UlidGenerator(const Clock& clock) : clock_(clock), random_(std::random_device{}()) {}
 
@@ -21,12 +32,7 @@ std::string UlidGenerator::Next() {
     low_ = random_() >> 1;  // headroom so increments within a millisecond do not wrap
   }
   std::string out(26, '0');
-  // 48-bit timestamp: 10 characters.
-  uint64_t t = static_cast<uint64_t>(millis);
-  for (int i = 9; i >= 0; --i) {
-    out[i] = kCrockford[t & 31];
-    t >>= 5;
-  }
+  EncodeTime(millis, out.data());
   // 80-bit randomness: 16 characters, taken 5 bits at a time from (high_:low_).
   for (int i = 25; i >= 10; --i) {
     out[i] = kCrockford[low_ & 31];
@@ -47,6 +53,12 @@ std::string UlidGenerator::Next() {
 std::string NewId() {
   static UlidGenerator generator;
   return generator.Next();
+}
+
+std::string UlidTimePrefix(TimePoint t) {
+  std::string out(10, '0');
+  EncodeTime(std::max<int64_t>(ToUnixMillis(t), 0), out.data());
+  return out;
 }
 
 bool IsWellFormedId(std::string_view text) {

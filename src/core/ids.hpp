@@ -44,6 +44,10 @@ class UlidGenerator {
 /// A new ULID from a process-wide generator.
 std::string NewId();
 
+/// The first 10 characters of every ULID made at `t` (its 48-bit millisecond time): ULIDs made
+/// before `t` sort below it, those made at or after `t` above it (store range scans by age).
+std::string UlidTimePrefix(TimePoint t);
+
 /// True when `text` looks like an id this system issues (26 Crockford base-32 characters).
 bool IsWellFormedId(std::string_view text);
 

@@ -74,6 +74,9 @@ void SystemMetrics::AddGauges() {
   registry_.AddCallback("shopflow_message_log_dropped_total",
                         "Event-log rows dropped because the logger's buffer was full.",
                         MetricType::kCounter, {}, Single(sources_.message_log_dropped));
+  registry_.AddCallback("shopflow_inbox_marks_pruned_total",
+                        "Inbox marks removed by retention (SHOPFLOW_INBOX_RETENTION_S).",
+                        MetricType::kCounter, {}, Single(sources_.inbox_marks_pruned));
   const CircuitBreakerSet* breakers = sources_.circuit_breakers;
   registry_.AddCallback("shopflow_circuit_breaker_state",
                         "Circuit breaker state: 0 closed, 1 half-open, 2 open.", MetricType::kGauge,

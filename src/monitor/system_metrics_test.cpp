@@ -131,6 +131,7 @@ TEST_F(SystemMetricsTest, GaugesReadTheirSourcesAtScrapeTime) {
   SystemMetrics metrics({.outbox_backlog = [&] { return backlog.load(); },
                          .dlq_size = [] { return int64_t{5}; },
                          .bus_reconnects = [] { return int64_t{-1}; },  // unknown: no sample
+                         .inbox_marks_pruned = [] { return int64_t{7}; },
                          .circuit_breakers = &breakers});
   auto p = ParseExposition(metrics.Exposition());
   EXPECT_THAT(p.errors, ::testing::IsEmpty());
@@ -138,6 +139,8 @@ TEST_F(SystemMetricsTest, GaugesReadTheirSourcesAtScrapeTime) {
   EXPECT_EQ(p.Value("shopflow_dlq_size"), 5);
   EXPECT_FALSE(p.Value("shopflow_bus_reconnects_total").has_value());
   EXPECT_EQ(p.types.at("shopflow_bus_reconnects_total"), "counter");
+  EXPECT_EQ(p.Value("shopflow_inbox_marks_pruned_total"), 7);
+  EXPECT_EQ(p.types.at("shopflow_inbox_marks_pruned_total"), "counter");
   EXPECT_EQ(p.Value("shopflow_circuit_breaker_state", {{"name", "smtp"}}), 2);
   EXPECT_EQ(p.Value("shopflow_circuit_breaker_state", {{"name", "gateway"}}), 0);
   backlog = 0;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/json.hpp"
 #include "core/result.hpp"
 #include "events/envelope.hpp"
@@ -126,6 +127,13 @@ class Transaction : public ReadTransaction {
   /// Inbox: records that `consumer` applied `message_id`. Returns false (and records nothing)
   /// when it was already applied, so the caller skips the effect.
   virtual Result<bool> MarkApplied(std::string_view consumer, std::string_view message_id) = 0;
+  /// Inbox retention: removes up to `limit` marks (of any consumer) applied before
+  /// `applied_before` and returns how many it removed. A message delivered again after its mark
+  /// is gone is applied again, so callers keep marks far longer than any redelivery can come
+  /// (storage/inbox_retention.hpp). A mark goes only once its own applied time is before
+  /// `applied_before`; how the store finds them is its own (SQLite: by the time prefix of ids
+  /// that are ULIDs, with no index to maintain; MongoDB: an index on the applied time).
+  virtual Result<int64_t> PruneInbox(TimePoint applied_before, int64_t limit) = 0;
 };
 
 /// One event waiting in the outbox.

@@ -750,6 +750,57 @@ TEST_P(StoreConformanceTest, MarkAppliedDedupesPerConsumer) {
   EXPECT_EQ(marks, (std::vector<bool>{true, false, true, true, false}));
 }
 
+TEST_P(StoreConformanceTest, PruneInboxRemovesOnlyMarksAppliedBeforeTheCutoff) {
+  using Mark = std::pair<std::string, std::string>;  // (consumer, message id)
+  auto mark_all = [&](const std::vector<Mark>& marks) {
+    std::vector<bool> fresh;
+    auto written = Write([&](Transaction& tx) -> Result<void> {
+      fresh.clear();
+      for (const auto& [consumer, id] : marks) {
+        auto applied = tx.MarkApplied(consumer, id);
+        if (!applied) return std::move(applied).error();
+        fresh.push_back(*applied);
+      }
+      return Ok();
+    });
+    EXPECT_TRUE(IsOk(written));
+    return fresh;
+  };
+  // ULID ids (as this system's messages have) in two consumers, and ids that are not ULIDs:
+  // the dead-letter manager's keys and other publishers' ids, sorting above and below ULIDs.
+  const std::vector<Mark> old_marks = {
+      {"inventory", NewId()}, {"inventory", NewId()},
+      {"payments", NewId()},  {"dlq", "orders.events.dlq|" + NewId() + "|boom"},
+      {"payments", "m-1"},    {"payments", "0-low"}};
+  EXPECT_EQ(mark_all(old_marks), std::vector<bool>(old_marks.size(), true));
+  const Mark made_before_applied_after = {"inventory", NewId()};
+  const TimePoint marked = std::chrono::system_clock::now();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return std::chrono::system_clock::now() > marked + std::chrono::milliseconds(2); }));
+  const TimePoint cutoff = std::chrono::system_clock::now();
+  const std::vector<Mark> new_marks = {{"inventory", NewId()},
+                                       {"dlq", "orders.events.dlq|" + NewId() + "|boom"},
+                                       {"payments", "m-2"},
+                                       {"payments", "0-lower"},
+                                       made_before_applied_after};
+  EXPECT_EQ(mark_all(new_marks), std::vector<bool>(new_marks.size(), true));
+
+  // At most `limit` per call, until none is left.
+  std::vector<int64_t> removed;
+  for (const int64_t limit : {4, 100, 100}) {
+    ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+      auto pruned = tx.PruneInbox(cutoff, limit);
+      if (!pruned) return std::move(pruned).error();
+      removed.push_back(*pruned);
+      return Ok();
+    })));
+  }
+  EXPECT_EQ(removed, (std::vector<int64_t>{4, 2, 0}));
+  // The pruned marks are gone (marking them again is fresh), the others still dedupe.
+  EXPECT_EQ(mark_all(old_marks), std::vector<bool>(old_marks.size(), true));
+  EXPECT_EQ(mark_all(new_marks), std::vector<bool>(new_marks.size(), false));
+}
+
 TEST_P(StoreConformanceTest, OutboxHoldsCommittedEventsOnlyInAppendOrder) {
   const Envelope first = Event("ORDER_CREATED", 1);
   const Envelope second = Event("PAYMENT_REQUESTED", 2);

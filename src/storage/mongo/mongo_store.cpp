@@ -346,6 +346,10 @@ Result<void> ApplySchema(mongoc_client_t* client, const std::string& database,
   for (const char* name : {kOutbox, kInbox, kSequences}) {
     if (auto created = CreateCollection(client, database, name); !created) return created;
   }
+  // Inbox retention (Transaction::PruneInbox) finds the oldest marks through it.
+  if (auto indexed = CreateIndex(client, database, kInbox, "appliedAt", false); !indexed) {
+    return indexed;
+  }
   for (const auto& [name, info] : schema.collections) {
     if (auto created = CreateCollection(client, database, name); !created) return created;
     for (const auto& field : info.indexed) {
@@ -560,54 +564,8 @@ class MongoTransaction final : public Transaction {
     if (auto built = BuildFilter(**info, filters, filter.get()); !built) {
       return std::move(built).error();
     }
-    // deleteMany has no sort or limit: take the first ids (only the ids), then delete those.
-    if (auto usable = Usable(); !usable) return std::move(usable).error();
-    Bson find_opts;
-    bson_t sort, projection;
-    BSON_APPEND_DOCUMENT_BEGIN(find_opts.get(), "sort", &sort);
-    BSON_APPEND_INT32(&sort, "_id", 1);
-    bson_append_document_end(find_opts.get(), &sort);
-    BSON_APPEND_DOCUMENT_BEGIN(find_opts.get(), "projection", &projection);
-    BSON_APPEND_INT32(&projection, "_id", 1);
-    bson_append_document_end(find_opts.get(), &projection);
-    BSON_APPEND_INT64(find_opts.get(), "limit", limit);
-    if (auto joined = JoinSession(find_opts.get()); !joined) return std::move(joined).error();
-    CollectionPtr coll = Collection((*info)->name);
-    Bson by_ids;
-    bson_t id_doc, in;
-    BSON_APPEND_DOCUMENT_BEGIN(by_ids.get(), "_id", &id_doc);
-    BSON_APPEND_ARRAY_BEGIN(&id_doc, "$in", &in);
-    uint32_t index = 0;
-    {
-      CursorPtr cursor(
-          mongoc_collection_find_with_opts(coll.get(), filter.get(), find_opts.get(), nullptr));
-      const bson_t* doc = nullptr;
-      while (mongoc_cursor_next(cursor.get(), &doc)) {
-        bson_iter_t it;
-        if (!bson_iter_init_find(&it, doc, "_id")) continue;
-        char buffer[16];
-        const char* key = nullptr;
-        bson_uint32_to_string(index++, &key, buffer, sizeof buffer);
-        bson_append_iter(&in, key, -1, &it);
-      }
-      bson_error_t error;
-      const bson_t* reply = nullptr;
-      if (mongoc_cursor_error_document(cursor.get(), &error, &reply)) {
-        return Failed(error, reply, "remove first from " + (*info)->name);
-      }
-    }
-    bson_append_array_end(&id_doc, &in);
-    bson_append_document_end(by_ids.get(), &id_doc);
-    if (index == 0) return int64_t{0};
-    Bson delete_opts;
-    if (auto joined = JoinSession(delete_opts.get()); !joined) return std::move(joined).error();
-    Reply reply;
-    bson_error_t error;
-    if (!mongoc_collection_delete_many(coll.get(), by_ids.get(), delete_opts.get(), reply.fill(),
-                                       &error)) {
-      return Failed(error, reply.get(), "remove first from " + (*info)->name);
-    }
-    return IntField(reply.get(), "deletedCount").value_or(0);
+    return DeleteFirst((*info)->name, filter.get(), "_id", limit,
+                       "remove first from " + (*info)->name);
   }
 
   Result<void> AppendOutbox(Envelope event) override {
@@ -651,7 +609,71 @@ class MongoTransaction final : public Transaction {
     return true;
   }
 
+  // Through the inbox's appliedAt index (ApplySchema): the oldest marks' ids, then those.
+  Result<int64_t> PruneInbox(TimePoint applied_before, int64_t limit) override {
+    if (limit <= 0) return int64_t{0};
+    Bson filter;
+    bson_t range;
+    BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "appliedAt", &range);
+    BSON_APPEND_DATE_TIME(&range, "$lt", ToUnixMillis(applied_before));
+    bson_append_document_end(filter.get(), &range);
+    return DeleteFirst(kInbox, filter.get(), "appliedAt", limit, "prune inbox");
+  }
+
  private:
+  // deleteMany has no sort or limit: take the first ids by `sort_field` (only the ids), then
+  // delete those.
+  Result<int64_t> DeleteFirst(const std::string& collection, const bson_t* filter,
+                              const char* sort_field, int64_t limit, const std::string& context) {
+    if (auto usable = Usable(); !usable) return std::move(usable).error();
+    Bson find_opts;
+    bson_t sort, projection;
+    BSON_APPEND_DOCUMENT_BEGIN(find_opts.get(), "sort", &sort);
+    BSON_APPEND_INT32(&sort, sort_field, 1);
+    bson_append_document_end(find_opts.get(), &sort);
+    BSON_APPEND_DOCUMENT_BEGIN(find_opts.get(), "projection", &projection);
+    BSON_APPEND_INT32(&projection, "_id", 1);
+    bson_append_document_end(find_opts.get(), &projection);
+    BSON_APPEND_INT64(find_opts.get(), "limit", limit);
+    if (auto joined = JoinSession(find_opts.get()); !joined) return std::move(joined).error();
+    CollectionPtr coll = Collection(collection);
+    Bson by_ids;
+    bson_t id_doc, in;
+    BSON_APPEND_DOCUMENT_BEGIN(by_ids.get(), "_id", &id_doc);
+    BSON_APPEND_ARRAY_BEGIN(&id_doc, "$in", &in);
+    uint32_t index = 0;
+    {
+      CursorPtr cursor(
+          mongoc_collection_find_with_opts(coll.get(), filter, find_opts.get(), nullptr));
+      const bson_t* doc = nullptr;
+      while (mongoc_cursor_next(cursor.get(), &doc)) {
+        bson_iter_t it;
+        if (!bson_iter_init_find(&it, doc, "_id")) continue;
+        char buffer[16];
+        const char* key = nullptr;
+        bson_uint32_to_string(index++, &key, buffer, sizeof buffer);
+        bson_append_iter(&in, key, -1, &it);
+      }
+      bson_error_t error;
+      const bson_t* reply = nullptr;
+      if (mongoc_cursor_error_document(cursor.get(), &error, &reply)) {
+        return Failed(error, reply, context);
+      }
+    }
+    bson_append_array_end(&id_doc, &in);
+    bson_append_document_end(by_ids.get(), &id_doc);
+    if (index == 0) return int64_t{0};
+    Bson delete_opts;
+    if (auto joined = JoinSession(delete_opts.get()); !joined) return std::move(joined).error();
+    Reply reply;
+    bson_error_t error;
+    if (!mongoc_collection_delete_many(coll.get(), by_ids.get(), delete_opts.get(), reply.fill(),
+                                       &error)) {
+      return Failed(error, reply.get(), context);
+    }
+    return IntField(reply.get(), "deletedCount").value_or(0);
+  }
+
   static void AppendInboxId(bson_t* doc, std::string_view consumer, std::string_view message_id) {
     bson_t id;
     BSON_APPEND_DOCUMENT_BEGIN(doc, "_id", &id);

@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <thread>
@@ -18,6 +19,7 @@
 #include <utility>
 
 #include "core/clock.hpp"
+#include "core/ids.hpp"
 #include "core/thread_name.hpp"
 #include "storage/sqlite/wal_checkpointer.hpp"
 #include "storage/sqlite/wal_write_buffer.hpp"
@@ -778,6 +780,51 @@ class SqlTransaction final : public Transaction {
     if (auto done = WriteResult(stmt->Step(), "mark applied"); !done)
       return std::move(done).error();
     return sqlite3_changes(db_.db()) == 1;
+  }
+
+  // The inbox's key is (consumer, message_id) and needs no second index: a ULID's leading
+  // characters are its time, so each consumer's marks of messages made before the cutoff are one
+  // key range, below the cutoff's prefix. Ids that are not ULIDs (the dead-letter manager's
+  // keys, ids from other publishers) sort above the ULIDs made so far and are a second range;
+  // the few that sort between the two are reached later, once the lower range moves past them.
+  // Either way a mark goes only when its own applied_at is before the cutoff.
+  Result<int64_t> PruneInbox(TimePoint applied_before, int64_t limit) override {
+    const std::string lower = UlidTimePrefix(applied_before);
+    const std::string upper = UlidTimePrefix(
+        std::max(applied_before, std::chrono::system_clock::now()) + std::chrono::milliseconds(1));
+    const int64_t cutoff = ToUnixMillis(applied_before);
+    int64_t removed = 0;
+    std::optional<std::string> consumer;
+    while (removed < limit) {
+      // The next consumer: one seek in the key's index per consumer, not a scan.
+      auto next = db_.Prepare(consumer ? "SELECT consumer FROM inbox WHERE consumer > ? "
+                                         "ORDER BY consumer LIMIT 1"
+                                       : "SELECT consumer FROM inbox ORDER BY consumer LIMIT 1");
+      if (!next) return std::move(next).error();
+      if (consumer) next->Bind(1, *consumer);
+      const int rc = next->Step();
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return std::move(WriteResult(rc, "find inbox consumers")).error();
+      consumer = std::string(next->Text(0));
+      next->Reset();  // done with the read before the deletes change the table
+      for (const bool below : {true, false}) {
+        auto stmt = db_.Prepare(
+            std::string("DELETE FROM inbox WHERE (consumer, message_id) IN (SELECT consumer, "
+                        "message_id FROM inbox WHERE consumer = ? AND message_id ") +
+            (below ? "<" : ">=") + " ? AND applied_at < ? LIMIT ?)");
+        if (!stmt) return std::move(stmt).error();
+        stmt->Bind(1, *consumer);
+        stmt->Bind(2, below ? lower : upper);
+        stmt->Bind(3, cutoff);
+        stmt->Bind(4, limit - removed);
+        if (auto done = WriteResult(stmt->Step(), "prune inbox"); !done) {
+          return std::move(done).error();
+        }
+        removed += sqlite3_changes(db_.db());
+        if (removed >= limit) break;
+      }
+    }
+    return removed;
   }
 
   // Deleting (rather than setting sent_at) keeps the table and its partial index as small as
