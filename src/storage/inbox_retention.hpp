@@ -19,11 +19,13 @@ struct InboxRetentionOptions {
   /// redelivery and retries take seconds to minutes, but an outbox event published just before
   /// a crash is published again when the process restarts, however long it was down.
   std::chrono::milliseconds keep = std::chrono::hours(24 * 7);
-  /// Time between passes (the first one comes one interval after Start).
-  std::chrono::milliseconds interval = std::chrono::minutes(1);
+  /// Time between passes (the first one comes one interval after Start). Short, so that each
+  /// pass has little to do: under steady load a pass removes what the interval added.
+  std::chrono::milliseconds interval = std::chrono::seconds(10);
   /// Most marks removed per write transaction: a pass is several short writes that the saga's
-  /// own writes interleave with, not one long one that holds them up.
-  int64_t batch = 5000;
+  /// own writes interleave with, not one long one that holds them up (SQLite: ~0.7 ms per 1,000
+  /// marks; an empty pass ~0.04 ms).
+  int64_t batch = 1000;
 };
 
 struct InboxRetentionStats {
