@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/thread_name.hpp"
 
 namespace shopflow {
@@ -44,7 +46,17 @@ void InboxRetention::Stop() {
 
 Result<int64_t> InboxRetention::PruneNow() {
   // One cutoff for the whole pass: marks applied while it runs are not its business.
-  const TimePoint cutoff = clock_.Now() - options_.keep;
+  TimePoint cutoff = clock_.Now() - options_.keep;
+  // An event still in this store's outbox may have been published before a crash and will be
+  // published again (a process restarted after a long stop, a broker away for long): the marks
+  // of its consumers, applied after it was made, must outlive it. Events of other stores (the
+  // modules of other processes) are not seen here; the window covers those.
+  auto pending = store_.PendingOutbox(1);
+  if (!pending) {
+    failures_.fetch_add(1, std::memory_order_relaxed);
+    return std::move(pending).error();
+  }
+  if (!pending->empty()) cutoff = std::min(cutoff, pending->front().event.metadata.timestamp);
   int64_t total = 0;
   while (true) {
     int64_t removed = 0;

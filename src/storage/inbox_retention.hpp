@@ -36,7 +36,8 @@ struct InboxRetentionStats {
 
 /// Keeps the inbox (Transaction::MarkApplied) from growing forever: every consumed event leaves
 /// a mark, about sixteen per order. A background thread removes, every `interval`, the marks
-/// applied more than `keep` ago (Transaction::PruneInbox), in batches. With several processes
+/// applied more than `keep` ago (Transaction::PruneInbox), in batches, and none applied after
+/// the oldest event still waiting in the same store's outbox was made. With several processes
 /// on one store each prunes; removing a mark twice removes it once.
 ///
 /// Lifetime: `store` and `clock` outlive it. Start/Stop from one owner thread; Stats and

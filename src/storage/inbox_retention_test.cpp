@@ -100,6 +100,33 @@ TEST_F(InboxRetentionTest, MarksYoungerThanKeepStay) {
   EXPECT_EQ(Unmarked(ids), 0);
 }
 
+TEST_F(InboxRetentionTest, MarksAppliedAfterAnEventStillInTheOutboxWasMadeStay) {
+  // The event waits in the outbox (made a minute ago, say before a crash): it will be published
+  // again, and the marks its consumers made since must still dedupe it.
+  Envelope waiting;
+  waiting.event_type = "ORDER_CREATED";
+  waiting.metadata.message_id = NewId();
+  waiting.metadata.timestamp = std::chrono::system_clock::now() - std::chrono::minutes(1);
+  auto appended =
+      WriteAndWait(*store_, [&](Transaction& txn) { return txn.AppendOutbox(waiting); });
+  ASSERT_TRUE(appended.ok()) << appended.error().message;
+  const auto ids = MarkNew(4);
+  InboxRetention retention(*store_, later_, {.keep = hours(1)});
+  auto pruned = retention.PruneNow();
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_EQ(*pruned, 0);
+  EXPECT_EQ(Unmarked(ids), 0);
+
+  auto pending = store_->PendingOutbox(10);
+  ASSERT_TRUE(pending.ok() && pending->size() == 1u);
+  const int64_t sequence = pending->front().sequence;
+  ASSERT_TRUE(store_->MarkOutboxSent(std::span(&sequence, 1)).ok());
+  pruned = retention.PruneNow();
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_EQ(*pruned, 4);
+  EXPECT_EQ(Unmarked(ids), 4);
+}
+
 TEST_F(InboxRetentionTest, TheThreadPrunesEveryInterval) {
   InboxRetention retention(*store_, later_, {.keep = hours(1), .interval = milliseconds(5)});
   retention.Start();
