@@ -69,10 +69,6 @@ std::function<bool(Settings&, std::string_view)> DurationSetter(Duration Setting
     return true;
   };
 }
-std::function<bool(Settings&, std::string_view)> MillisSetter(
-    std::chrono::milliseconds Settings::*member) {
-  return DurationSetter(member);
-}
 
 // A non-negative decimal number (or exactly `special`, e.g. -1 for "unlimited").
 std::function<bool(Settings&, std::string_view)> RateSetter(double Settings::*member, int special) {
@@ -101,9 +97,9 @@ const std::vector<Field>& Fields() {
       {"host", "SHOPFLOW_HOST", StringSetter(&Settings::host)},
       {"port", "PORT", IntSetter(&Settings::port, 0, 65535)},
       {"maxBodyBytes", "SHOPFLOW_MAX_BODY_BYTES", IntSetter(&Settings::max_body_bytes, 1, 1 << 30)},
-      {"readTimeoutMs", "SHOPFLOW_READ_TIMEOUT_MS", MillisSetter(&Settings::read_timeout)},
+      {"readTimeoutMs", "SHOPFLOW_READ_TIMEOUT_MS", DurationSetter(&Settings::read_timeout)},
       {"httpThreads", "SHOPFLOW_HTTP_THREADS", IntSetter(&Settings::http_threads, 1, 64)},
-      {"idleTimeoutMs", "SHOPFLOW_IDLE_TIMEOUT_MS", MillisSetter(&Settings::idle_timeout)},
+      {"idleTimeoutMs", "SHOPFLOW_IDLE_TIMEOUT_MS", DurationSetter(&Settings::idle_timeout)},
       {"maxConnections", "SHOPFLOW_MAX_CONNECTIONS",
        IntSetter(&Settings::max_connections, 0, 1'000'000)},
       {"maxHeaderCount", "SHOPFLOW_MAX_HEADER_COUNT",
@@ -139,17 +135,19 @@ const std::vector<Field>& Fields() {
       {"retryMaxAttempts", "SHOPFLOW_RETRY_MAX_ATTEMPTS",
        IntSetter(&Settings::retry_max_attempts, 1, 20)},
       {"retryInitialDelayMs", "SHOPFLOW_RETRY_INITIAL_DELAY_MS",
-       MillisSetter(&Settings::retry_initial_delay)},
+       DurationSetter(&Settings::retry_initial_delay)},
       {"consumerThreads", "SHOPFLOW_CONSUMER_THREADS",
        IntSetter(&Settings::consumer_threads, 1, 64)},
       {"consumerBatch", "SHOPFLOW_CONSUMER_BATCH", IntSetter(&Settings::consumer_batch, 1, 1000)},
-      {"gatewayLatencyMs", "SHOPFLOW_GATEWAY_LATENCY_MS", MillisSetter(&Settings::gateway_latency)},
-      {"autoConfirmMs", "SHOPFLOW_AUTO_CONFIRM_MS", MillisSetter(&Settings::auto_confirm_delay)},
-      {"gatewayGiveUpMs", "SHOPFLOW_GATEWAY_GIVE_UP_MS", MillisSetter(&Settings::gateway_give_up)},
+      {"gatewayLatencyMs", "SHOPFLOW_GATEWAY_LATENCY_MS",
+       DurationSetter(&Settings::gateway_latency)},
+      {"autoConfirmMs", "SHOPFLOW_AUTO_CONFIRM_MS", DurationSetter(&Settings::auto_confirm_delay)},
+      {"gatewayGiveUpMs", "SHOPFLOW_GATEWAY_GIVE_UP_MS",
+       DurationSetter(&Settings::gateway_give_up)},
       {"breakerFailures", "SHOPFLOW_BREAKER_FAILURES",
        IntSetter(&Settings::breaker_failures, 1, 1000)},
       {"breakerCoolDownMs", "SHOPFLOW_BREAKER_COOL_DOWN_MS",
-       MillisSetter(&Settings::breaker_cool_down)},
+       DurationSetter(&Settings::breaker_cool_down)},
       {"smtpUrl", "SMTP_URL", StringSetter(&Settings::smtp_url)},
       {"smtpFrom", "SMTP_FROM", StringSetter(&Settings::smtp_from)},
       {"smsWebhookUrl", "SHOPFLOW_SMS_WEBHOOK_URL", StringSetter(&Settings::sms_webhook_url)},

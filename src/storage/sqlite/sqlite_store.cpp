@@ -804,17 +804,22 @@ class SqlTransaction final : public Transaction {
       if (consumer) next->Bind(1, *consumer);
       const int rc = next->Step();
       if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) return std::move(WriteResult(rc, "find inbox consumers")).error();
+      if (rc != SQLITE_ROW) return SqlError(db_.db(), rc, "find inbox consumers");
       consumer = std::string(next->Text(0));
       next->Reset();  // done with the read before the deletes change the table
-      for (const bool below : {true, false}) {
-        auto stmt = db_.Prepare(
-            std::string("DELETE FROM inbox WHERE (consumer, message_id) IN (SELECT consumer, "
-                        "message_id FROM inbox WHERE consumer = ? AND message_id ") +
-            (below ? "<" : ">=") + " ? AND applied_at < ? LIMIT ?)");
+      // Below the cutoff's prefix (ULIDs), then above every ULID made so far (other ids).
+      const std::pair<const char*, const std::string*> ranges[] = {
+          {"DELETE FROM inbox WHERE (consumer, message_id) IN (SELECT consumer, message_id "
+           "FROM inbox WHERE consumer = ? AND message_id < ? AND applied_at < ? LIMIT ?)",
+           &lower},
+          {"DELETE FROM inbox WHERE (consumer, message_id) IN (SELECT consumer, message_id "
+           "FROM inbox WHERE consumer = ? AND message_id >= ? AND applied_at < ? LIMIT ?)",
+           &upper}};
+      for (const auto& [sql, bound] : ranges) {
+        auto stmt = db_.Prepare(sql);
         if (!stmt) return std::move(stmt).error();
         stmt->Bind(1, *consumer);
-        stmt->Bind(2, below ? lower : upper);
+        stmt->Bind(2, *bound);
         stmt->Bind(3, cutoff);
         stmt->Bind(4, limit - removed);
         if (auto done = WriteResult(stmt->Step(), "prune inbox"); !done) {
