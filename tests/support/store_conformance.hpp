@@ -860,6 +860,47 @@ TEST_P(StoreConformanceTest, MarkOutboxSentRemovesRowsFromPending) {
   EXPECT_EQ(PendingMessageIds().size(), 3u);
 }
 
+// A sequence is the relay's handle on an event until it marks it sent, and a mark can come late
+// or twice (a retried batch); were a sent event's sequence handed out again, that mark would
+// remove a new event unsent.
+TEST_P(StoreConformanceTest, SentSequencesAreNeverHandedOutAgain) {
+  auto append = [&](int n) {
+    ASSERT_TRUE(
+        IsOk(Write([&](Transaction& tx) { return tx.AppendOutbox(Event("ORDER_CREATED", n)); })));
+  };
+  auto pending_sequences = [&] {
+    std::vector<int64_t> sequences;
+    auto pending = store().PendingOutbox(100);
+    EXPECT_TRUE(IsOk(pending));
+    if (pending) {
+      for (const auto& record : *pending) sequences.push_back(record.sequence);
+    }
+    return sequences;
+  };
+  std::vector<int64_t> sent;
+  for (int round = 0; round < 3; ++round) {
+    append(round * 2);
+    append(round * 2 + 1);
+    const auto sequences = pending_sequences();
+    ASSERT_EQ(sequences.size(), 2u);
+    for (const int64_t sequence : sequences) {
+      for (const int64_t old : sent) EXPECT_GT(sequence, old);
+    }
+    // The highest first, then the other: each may be the last row of the outbox.
+    ASSERT_TRUE(IsOk(store().MarkOutboxSent(std::vector<int64_t>{sequences[1]})));
+    ASSERT_TRUE(IsOk(store().MarkOutboxSent(std::vector<int64_t>{sequences[0]})));
+    sent.insert(sent.end(), sequences.begin(), sequences.end());
+    EXPECT_TRUE(pending_sequences().empty());
+    if (round == 1) Reopen();
+  }
+  // Late marks of every sent sequence leave a new event pending.
+  append(100);
+  const auto fresh = pending_sequences();
+  ASSERT_EQ(fresh.size(), 1u);
+  ASSERT_TRUE(IsOk(store().MarkOutboxSent(sent)));
+  EXPECT_EQ(pending_sequences(), fresh);
+}
+
 TEST_P(StoreConformanceTest, OutboxInboxAndDocumentsSurviveReopen) {
   const Envelope event = Event("ORDER_CREATED", 7);
   ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {

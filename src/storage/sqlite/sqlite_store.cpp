@@ -124,6 +124,7 @@ class Statement {
     return {text, static_cast<size_t>(sqlite3_column_bytes(stmt_, column))};
   }
   int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
   /// Re-arms the statement for another execution with new bindings.
   void Reset() {
@@ -401,11 +402,19 @@ Result<void> ApplySchema(Connection& db, Schema& schema) {
   // CREATE ... IF NOT EXISTS plus ADD COLUMN for missing columns: reopening an existing file
   // works, and a field added to a spec later gets its column and index.
   std::vector<std::string> statements = {
-      "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+      // No AUTOINCREMENT: its counter (a row of sqlite_sequence) was one more page in every
+      // commit that appended an event. Sequences are never reused all the same, because the
+      // highest row is never deleted (DeleteOutbox); files made before keep their AUTOINCREMENT.
+      "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, "
       "message_id TEXT NOT NULL, event_type TEXT NOT NULL, body TEXT NOT NULL, "
       "created_at INTEGER NOT NULL, sent_at INTEGER NULL)",
-      // Partial index: holds only unsent rows, so "oldest unsent" is a short index scan.
-      "CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox(seq) WHERE sent_at IS NULL",
+      // Sent rows are deleted, all but the highest, so the table is the backlog and "oldest
+      // unsent" is a walk of the primary key from its start; the partial index that served it
+      // (outbox_unsent, on seq where sent_at IS NULL) was a second b-tree to update per event.
+      "DROP INDEX IF EXISTS outbox_unsent",
+      // Rows kept as the highest and outrun since (by a process that stopped before deleting
+      // them).
+      "DELETE FROM outbox WHERE sent_at IS NOT NULL AND seq < (SELECT max(seq) FROM outbox)",
       "CREATE TABLE IF NOT EXISTS inbox (consumer TEXT NOT NULL, message_id TEXT NOT NULL, "
       "applied_at INTEGER NOT NULL, PRIMARY KEY (consumer, message_id)) WITHOUT ROWID",
   };
@@ -832,15 +841,42 @@ class SqlTransaction final : public Transaction {
     return removed;
   }
 
-  // Deleting (rather than setting sent_at) keeps the table and its partial index as small as
-  // the backlog; AUTOINCREMENT guarantees deleted sequence numbers are never reused.
-  Result<void> DeleteOutbox(std::span<const int64_t> sequences) {
-    auto stmt = db_.Prepare("DELETE FROM outbox WHERE seq = ?");
-    if (!stmt) return std::move(stmt).error();
+  // Deleting (rather than setting sent_at) keeps the table as small as the backlog. All but the
+  // highest row: a new row's seq is one above the highest (no AUTOINCREMENT), so deleting that
+  // one would hand its seq out again, and a late or repeated MarkOutboxSent of the old event
+  // would then delete the new one unsent. The highest row is marked sent instead, and deleted
+  // by a later call once a higher one exists; `kept` remembers it across calls (-1: none).
+  Result<void> DeleteOutbox(std::span<const int64_t> sequences, int64_t& kept) {
+    auto highest_stmt = db_.Prepare("SELECT max(seq) FROM outbox");
+    if (!highest_stmt) return std::move(highest_stmt).error();
+    if (const int rc = highest_stmt->Step(); rc != SQLITE_ROW) {
+      return SqlError(db_.db(), rc, "read the highest outbox sequence");
+    }
+    const int64_t highest = highest_stmt->IsNull(0) ? -1 : highest_stmt->Int(0);
+    auto remove = db_.Prepare("DELETE FROM outbox WHERE seq = ?");
+    if (!remove) return std::move(remove).error();
     for (const int64_t seq : sequences) {
-      stmt->Bind(1, seq);
-      if (auto done = WriteResult(stmt->Step(), "mark outbox sent"); !done) return done;
-      stmt->Reset();
+      if (seq == highest) continue;
+      remove->Bind(1, seq);
+      if (auto done = WriteResult(remove->Step(), "mark outbox sent"); !done) return done;
+      remove->Reset();
+    }
+    if (kept >= 0 && kept != highest) {
+      // Only if marked sent: the write that marked it may have been rolled back. (A rollback of
+      // this deletion leaves one sent row behind, which the next start-up deletes.)
+      auto outrun = db_.Prepare("DELETE FROM outbox WHERE seq = ? AND sent_at IS NOT NULL");
+      if (!outrun) return std::move(outrun).error();
+      outrun->Bind(1, kept);
+      if (auto done = WriteResult(outrun->Step(), "delete a sent outbox row"); !done) return done;
+      kept = -1;
+    }
+    if (highest >= 0 && std::find(sequences.begin(), sequences.end(), highest) != sequences.end()) {
+      auto mark = db_.Prepare("UPDATE outbox SET sent_at = ? WHERE seq = ?");
+      if (!mark) return std::move(mark).error();
+      mark->Bind(1, NowMillis());
+      mark->Bind(2, highest);
+      if (auto done = WriteResult(mark->Step(), "mark outbox sent"); !done) return done;
+      kept = highest;
     }
     return Ok();
   }
@@ -1273,9 +1309,10 @@ Result<void> SqliteStore::MarkOutboxSent(std::span<const int64_t> sequences) {
 }
 
 void SqliteStore::MarkOutboxSentLater(std::vector<int64_t> sequences, DoneFn done) {
-  Enqueue(WriteItem{
-      [sequences = std::move(sequences)](SqlTransaction& tx) { return tx.DeleteOutbox(sequences); },
-      std::move(done)});
+  Enqueue(WriteItem{[this, sequences = std::move(sequences)](SqlTransaction& tx) {
+                      return tx.DeleteOutbox(sequences, kept_outbox_sequence_);
+                    },
+                    std::move(done)});
 }
 
 void SqliteStore::SetOutboxListener(OutboxListener listener) {

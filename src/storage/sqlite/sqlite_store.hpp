@@ -101,7 +101,8 @@ class SqliteStore final : public Store {
   /// Oldest unsent outbox events, in append order, read on a reader connection.
   Result<std::vector<OutboxRecord>> PendingOutbox(size_t limit) override;
   Result<size_t> CountPendingOutbox(size_t cap) override;
-  /// Deletes the given outbox rows. Goes through the writer thread and blocks until committed;
+  /// Deletes the given outbox rows (the highest is kept, marked sent, until a higher one is
+  /// sent: sequences are never reused). Goes through the writer thread and blocks until committed;
   /// calling it on the writer thread (from a write fn or a done callback) returns kInternal
   /// instead of deadlocking.
   Result<void> MarkOutboxSent(std::span<const int64_t> sequences) override;
@@ -154,6 +155,8 @@ class SqliteStore final : public Store {
   std::atomic<uint64_t> writes_committed_{0};
   std::atomic<uint64_t> writes_failed_{0};
 
+  // The outbox row DeleteOutbox last kept as the highest (-1: none); writer thread only.
+  int64_t kept_outbox_sequence_ = -1;
   std::thread writer_thread_;  // last: starts after every other member is constructed
 };
 

@@ -344,7 +344,7 @@ TEST_F(SqliteStoreTest, UsesWalModeAndIndexesTheDeclaredFields) {
       "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' "
       "ORDER BY name");
   EXPECT_EQ(indexes, (std::vector<std::string>{"ix:orders:status", "ix:products:category",
-                                               "outbox_unsent", "ux:products:sku"}));
+                                               "ux:products:sku"}));
   auto plan = [&](const std::string& sql) {
     std::string joined;
     for (const auto& row : query_all(("EXPLAIN QUERY PLAN " + sql).c_str())) joined += row + "\n";
@@ -352,9 +352,11 @@ TEST_F(SqliteStoreTest, UsesWalModeAndIndexesTheDeclaredFields) {
   };
   EXPECT_NE(plan("SELECT doc FROM \"products\" WHERE \"f:sku\" = 'x'").find("ux:products:sku"),
             std::string::npos);
-  EXPECT_NE(plan("SELECT seq, body FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT 10")
-                .find("outbox_unsent"),
-            std::string::npos);
+  // The oldest unsent events: the primary key walked in order, no sort.
+  const auto pending =
+      plan("SELECT seq, body FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT 10");
+  EXPECT_NE(pending.find("SCAN outbox"), std::string::npos) << pending;
+  EXPECT_EQ(pending.find("TEMP B-TREE"), std::string::npos) << pending;
 }
 
 TEST_F(SqliteStoreTest, ReopenWithNewIndexedFieldsAddsTheirColumnsAndIndexes) {
@@ -393,9 +395,13 @@ TEST_F(SqliteStoreTest, ReopenWithNewIndexedFieldsAddsTheirColumnsAndIndexes) {
 // Raw SQL on the store's file (a second connection), for checks below the store's interface.
 class RawDb {
  public:
-  explicit RawDb(const std::string& path) {
+  // `create`: makes the file (and its directory) when missing, as an earlier version would have.
+  explicit RawDb(const std::string& path, bool create = false) {
+    if (create) fs::create_directories(fs::path(path).parent_path());
     sqlite3* raw = nullptr;
-    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &raw,
+                              SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0), nullptr),
+              SQLITE_OK);
     db_.reset(raw);
   }
   std::vector<std::vector<std::string>> Query(const std::string& sql) {
@@ -439,6 +445,74 @@ class RawDb {
  private:
   sqlite::DatabasePtr db_;
 };
+
+// Sent rows are deleted, all but the highest (new files have no AUTOINCREMENT, whose counter was
+// a page written per commit): the outbox holds the backlog plus at most one row.
+TEST_F(SqliteStoreTest, TheOutboxHoldsTheBacklogAndAtMostOneSentRow) {
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  auto append = [&](int n) {
+    ASSERT_TRUE(IsOk(WriteAndWait(*store, [&](Transaction& tx) -> Result<void> {
+      for (int i = 0; i < n; ++i) {
+        if (auto r = tx.AppendOutbox(MakeEvent("ORDER_CREATED", {}, "t", "c", "", {})); !r)
+          return r;
+      }
+      return Ok();
+    })));
+  };
+  auto mark_all_pending = [&] {
+    auto pending = store->PendingOutbox(100);
+    ASSERT_TRUE(IsOk(pending));
+    std::vector<int64_t> sequences;
+    for (const auto& record : *pending) sequences.push_back(record.sequence);
+    ASSERT_TRUE(IsOk(store->MarkOutboxSent(sequences)));
+  };
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Query("SELECT sql LIKE '%AUTOINCREMENT%' FROM sqlite_master WHERE name = 'outbox'"),
+            (std::vector<std::vector<std::string>>{{"0"}}));
+  append(5);
+  mark_all_pending();
+  EXPECT_EQ(raw.Query("SELECT seq, sent_at IS NOT NULL FROM outbox"),
+            (std::vector<std::vector<std::string>>{{"5", "1"}}));
+  append(2);  // 6 and 7
+  EXPECT_EQ(raw.Query("SELECT seq FROM outbox WHERE sent_at IS NULL"),
+            (std::vector<std::vector<std::string>>{{"6"}, {"7"}}));
+  mark_all_pending();
+  EXPECT_EQ(raw.Query("SELECT seq, sent_at IS NOT NULL FROM outbox"),
+            (std::vector<std::vector<std::string>>{{"7", "1"}}));
+}
+
+TEST_F(SqliteStoreTest, AnOutboxFromAnEarlierVersionLosesItsPartialIndexAndKeepsCounting) {
+  {
+    RawDb raw(path_, /*create=*/true);
+    raw.Exec(
+        "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, "
+        "event_type TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL, "
+        "sent_at INTEGER NULL)");
+    raw.Exec("CREATE INDEX outbox_unsent ON outbox(seq) WHERE sent_at IS NULL");
+    // Rows 1 and 2 sent and still there (kept by a stopped process), 3 deleted: the counter
+    // says 3.
+    for (int seq = 1; seq <= 3; ++seq) {
+      raw.Exec(
+          "INSERT INTO outbox (message_id, event_type, body, created_at, sent_at) VALUES "
+          "('m', 'ORDER_CREATED', '{}', 0, 1)");
+    }
+    raw.Exec("DELETE FROM outbox WHERE seq = 3");
+  }
+  auto store = OpenOrFail(Options());
+  ASSERT_NE(store, nullptr);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Query("SELECT name FROM sqlite_master WHERE name = 'outbox_unsent'"),
+            (std::vector<std::vector<std::string>>{}));
+  EXPECT_EQ(raw.Query("SELECT seq FROM outbox"), (std::vector<std::vector<std::string>>{{"2"}}));
+  ASSERT_TRUE(IsOk(WriteAndWait(*store, [](Transaction& tx) {
+    return tx.AppendOutbox(MakeEvent("ORDER_CREATED", {}, "t", "c", "", {}));
+  })));
+  auto pending = store->PendingOutbox(10);
+  ASSERT_TRUE(IsOk(pending));
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].sequence, 4);  // AUTOINCREMENT's counter, not max(seq) + 1
+}
 
 TEST_F(SqliteStoreTest, IndexedColumnsHoldWhatJsonExtractGivesForEveryKindOfValue) {
   // The store fills the indexed columns itself; they must hold exactly what the generated
@@ -516,15 +590,7 @@ TEST_F(SqliteStoreTest, TablesWithGeneratedColumnsFromAnEarlierVersionKeepWorkin
   // Earlier versions made VIRTUAL (and, for the message log, STORED) generated columns; SQLite
   // cannot turn them into plain ones, so the store leaves them to SQLite and fills the rest.
   {
-    fs::create_directories(fs::path(path_).parent_path());
-    sqlite3* created = nullptr;
-    ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &created, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                              nullptr),
-              SQLITE_OK);
-    sqlite::DatabasePtr hold(created);
-  }
-  {
-    RawDb raw(path_);
+    RawDb raw(path_, /*create=*/true);
     raw.Exec(
         "CREATE TABLE log (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, "
         "\"f:kind\" GENERATED ALWAYS AS (json_extract(doc, '$.kind')) STORED, "
