@@ -217,6 +217,15 @@ class Connection {
       if (auto done = connection->Exec("PRAGMA temp_store=MEMORY"); !done) {
         return std::move(done).error();
       }
+      // Debian builds SQLite with SECURE_DELETE on: every deletion zeroes the freed bytes, and
+      // a page left empty (a log row, an outbox row) is written again as zeros, to the WAL and
+      // then to the file, though no one will read it. FAST zeroes what lies on pages being
+      // written anyway and leaves free pages alone until they are reused: 13 % fewer bytes
+      // written per order, 4 % less CPU (docs/PERFORMANCE.md). Deleted rows can stay readable
+      // in free pages of the file until reused or VACUUM (docs/OPERATIONS.md "Data growth").
+      if (auto done = connection->Exec("PRAGMA secure_delete=FAST"); !done) {
+        return std::move(done).error();
+      }
       if (options.writer_cache_kib > 0) {
         const std::string cache = "PRAGMA cache_size=-" + std::to_string(options.writer_cache_kib);
         if (auto done = connection->Exec(cache); !done) return std::move(done).error();
