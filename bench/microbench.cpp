@@ -247,7 +247,7 @@ void BM_SqliteWritePipelined(benchmark::State& state) {
 BENCHMARK(BM_SqliteWritePipelined)->Arg(64)->Arg(256)->UseRealTime();
 
 /// Inbox retention: one write removing `range(0)` expired marks of four consumers (what
-/// InboxRetention does per batch; the saga's writes wait behind it). The marks are written
+/// StoreRetention does per batch; the saga's writes wait behind it). The marks are written
 /// untimed first; the cutoff is a moment after them.
 void BM_SqliteInboxPrune(benchmark::State& state) {
   auto& f = Fixture();

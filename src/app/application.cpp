@@ -50,10 +50,10 @@
 #include "security/audit_trail.hpp"
 #include "security/gate.hpp"
 #include "security/security_settings.hpp"
-#include "storage/inbox_retention.hpp"
 #include "storage/mongo/mongo_store.hpp"
 #include "storage/outbox_relay.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "storage/store_retention.hpp"
 #include "transport/amqp/amqp_event_bus.hpp"
 #include "transport/amqp/amqp_url.hpp"
 #include "transport/memory/in_memory_event_bus.hpp"
@@ -70,7 +70,7 @@ struct Application::Parts {
   std::unique_ptr<EventBus> wrapper;         // test hook around the transport, if any
   std::unique_ptr<ObservedEventBus> events;  // what everything else publishes and consumes on
   std::unique_ptr<OutboxRelay> relay;
-  std::unique_ptr<InboxRetention> inbox_retention;  // none when marks are kept forever
+  std::unique_ptr<StoreRetention> retention;  // none when marks and keys are kept forever
   std::unique_ptr<inventory::ProductService> products;
   std::unique_ptr<inventory::StockService> stock;
   std::unique_ptr<inventory::InventoryEventHandler> inventory_events;
@@ -233,12 +233,14 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   if (hooks.wrap_transport) p->wrapper = hooks.wrap_transport(*p->bus);
   p->events = std::make_unique<ObservedEventBus>(p->wrapper ? *p->wrapper : *p->bus, p->topology);
   p->relay = std::make_unique<OutboxRelay>(*p->store, *p->events, OutboxRelayOptions{});
-  if (settings.inbox_retention.count() > 0) {
-    InboxRetentionOptions retention;
-    retention.keep = settings.inbox_retention;
+  StoreRetentionOptions retention;
+  retention.inbox_keep = settings.inbox_retention;
+  // Only the orders and payments modules take Idempotency-Keys (and declare their collection).
+  retention.idempotency_keep =
+      runs("orders") || runs("payments") ? settings.idempotency_retention : std::chrono::seconds(0);
+  if (retention.inbox_keep.count() > 0 || retention.idempotency_keep.count() > 0) {
     // The store stamps marks with the system time, whatever clock the rest runs on.
-    p->inbox_retention =
-        std::make_unique<InboxRetention>(*p->store, SystemClock::Instance(), retention);
+    p->retention = std::make_unique<StoreRetention>(*p->store, SystemClock::Instance(), retention);
   }
 
   OutboxRelay* relay = p->relay.get();
@@ -280,9 +282,12 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   metric_sources.message_log_dropped = [logger] {
     return static_cast<int64_t>(logger->Stats().dropped);
   };
-  if (InboxRetention* retention = p->inbox_retention.get()) {
+  if (StoreRetention* retention = p->retention.get()) {
     metric_sources.inbox_marks_pruned = [retention] {
-      return static_cast<int64_t>(retention->Stats().removed);
+      return static_cast<int64_t>(retention->Stats().inbox_marks_removed);
+    };
+    metric_sources.idempotency_keys_pruned = [retention] {
+      return static_cast<int64_t>(retention->Stats().idempotency_keys_removed);
     };
   }
   metric_sources.circuit_breakers = p->breakers.get();
@@ -554,7 +559,7 @@ Result<int> Application::Start() {
     });
   }
   p.relay->Start();
-  if (p.inbox_retention) p.inbox_retention->Start();
+  if (p.retention) p.retention->Start();
   if (p.payment_worker) {
     if (auto recovered = p.payment_worker->RecoverStalled(); !recovered) {
       spdlog::warn("payments: recovering stalled charges failed: {}", recovered.error().message);
@@ -573,7 +578,7 @@ Result<int> Application::Start() {
   auto port = p.http->Start();
   if (!port) {
     if (p.payment_worker) p.payment_worker->Stop();
-    if (p.inbox_retention) p.inbox_retention->Stop();
+    if (p.retention) p.retention->Stop();
     p.relay->Stop();
     p.bus->Stop();
     return std::move(port).error();
@@ -601,7 +606,7 @@ void Application::Stop() {
   if (p.dlq) p.dlq->Stop();
   if (p.feed) p.feed->Stop();
   if (p.payment_worker) p.payment_worker->Stop();
-  if (p.inbox_retention) p.inbox_retention->Stop();
+  if (p.retention) p.retention->Stop();
   if (p.relay) p.relay->Stop();
   if (p.logger) p.logger->Stop();  // last: it writes out what the others produced
 }

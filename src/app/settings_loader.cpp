@@ -159,6 +159,14 @@ const std::vector<Field>& Fields() {
       {"messagesMaxAgeS", "SHOPFLOW_MESSAGES_MAX_AGE_S",
        DurationSetter(&Settings::messages_max_age)},
       {"inboxRetentionS", "SHOPFLOW_INBOX_RETENTION_S", DurationSetter(&Settings::inbox_retention)},
+      {"idempotencyRetentionS", "SHOPFLOW_IDEMPOTENCY_RETENTION_S",
+       [](Settings& s, std::string_view text) {
+         // API.md promises at least 24 h.
+         auto v = ToInt(text);
+         if (!v || (*v != 0 && *v < 86'400)) return false;
+         s.idempotency_retention = std::chrono::seconds(*v);
+         return true;
+       }},
       {"dlqAlertThreshold", "SHOPFLOW_DLQ_ALERT_THRESHOLD",
        IntSetter(&Settings::dlq_alert_threshold, 0, 1'000'000'000)},
       {"redriveRate", "SHOPFLOW_REDRIVE_RATE", IntSetter(&Settings::redrive_rate, 1, 100'000)},

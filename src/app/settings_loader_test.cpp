@@ -66,6 +66,22 @@ TEST(LoadSettings, DurationsInSecondsAndMilliseconds) {
   EXPECT_EQ(s.error().details.at(0).field, "SHOPFLOW_INBOX_RETENTION_S");
 }
 
+TEST(LoadSettings, IdempotencyKeysAreKeptForeverOrAtLeastADay) {
+  auto s = LoadSettings("", FakeEnv({}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->idempotency_retention, std::chrono::hours(24 * 7));
+  for (const char* kept : {"0", "86400", "2592000"}) {
+    s = LoadSettings("", FakeEnv({{"SHOPFLOW_IDEMPOTENCY_RETENTION_S", kept}}));
+    ASSERT_TRUE(s) << kept;
+    EXPECT_EQ(s->idempotency_retention.count(), std::stoll(kept));
+  }
+  for (const char* refused : {"86399", "3600", "-1", "day"}) {
+    s = LoadSettings("", FakeEnv({{"SHOPFLOW_IDEMPOTENCY_RETENTION_S", refused}}));
+    ASSERT_FALSE(s) << refused;
+    EXPECT_EQ(s.error().details.at(0).field, "SHOPFLOW_IDEMPOTENCY_RETENTION_S");
+  }
+}
+
 TEST(LoadSettings, SecuritySettings) {
   const std::string secret_file = ::testing::TempDir() + "shopflow_jwt_secret_test";
   std::ofstream(secret_file) << "a-secret-from-a-file-of-at-least-32-bytes\n";

@@ -49,8 +49,11 @@ struct Settings {
   int consumer_threads = 4;  // SHOPFLOW_CONSUMER_THREADS
   int consumer_batch = 32;   // SHOPFLOW_CONSUMER_BATCH: deliveries applied in one transaction
   /// How long a consumer remembers a messageId it applied (the inbox); 0 = forever. A message
-  /// delivered again after that is applied again (storage/inbox_retention.hpp).
+  /// delivered again after that is applied again (storage/store_retention.hpp).
   std::chrono::seconds inbox_retention{7 * 24 * 3600};  // SHOPFLOW_INBOX_RETENTION_S
+  /// How long an Idempotency-Key's first response is kept; 0 = forever, else at least a day
+  /// (API.md). A repeat after that is a new request.
+  std::chrono::seconds idempotency_retention{7 * 24 * 3600};  // SHOPFLOW_IDEMPOTENCY_RETENTION_S
 
   // Payments: the simulated gateway.
   std::chrono::milliseconds gateway_latency{0};  // SHOPFLOW_GATEWAY_LATENCY_MS

@@ -77,6 +77,9 @@ void SystemMetrics::AddGauges() {
   registry_.AddCallback("shopflow_inbox_marks_pruned_total",
                         "Inbox marks removed by retention (SHOPFLOW_INBOX_RETENTION_S).",
                         MetricType::kCounter, {}, Single(sources_.inbox_marks_pruned));
+  registry_.AddCallback("shopflow_idempotency_keys_pruned_total",
+                        "Idempotency keys removed by retention (SHOPFLOW_IDEMPOTENCY_RETENTION_S).",
+                        MetricType::kCounter, {}, Single(sources_.idempotency_keys_pruned));
   const CircuitBreakerSet* breakers = sources_.circuit_breakers;
   registry_.AddCallback("shopflow_circuit_breaker_state",
                         "Circuit breaker state: 0 closed, 1 half-open, 2 open.", MetricType::kGauge,

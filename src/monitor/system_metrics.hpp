@@ -24,6 +24,7 @@ struct SystemMetricsSources {
   std::function<int64_t()> bus_reconnects;              // shopflow_bus_reconnects_total
   std::function<int64_t()> message_log_dropped;         // shopflow_message_log_dropped_total
   std::function<int64_t()> inbox_marks_pruned;          // shopflow_inbox_marks_pruned_total
+  std::function<int64_t()> idempotency_keys_pruned;     // shopflow_idempotency_keys_pruned_total
   const CircuitBreakerSet* circuit_breakers = nullptr;  // shopflow_circuit_breaker_state{name}
 };
 
@@ -36,7 +37,7 @@ struct SystemMetricsSources {
 /// - gauges read at scrape time from SystemMetricsSources: shopflow_queue_depth{queue},
 ///   shopflow_outbox_backlog, shopflow_dlq_size, shopflow_bus_connected,
 ///   shopflow_bus_reconnects_total, shopflow_message_log_dropped_total,
-///   shopflow_inbox_marks_pruned_total,
+///   shopflow_inbox_marks_pruned_total, shopflow_idempotency_keys_pruned_total,
 ///   shopflow_circuit_breaker_state{name} (0 closed, 1 half-open, 2 open) and
 ///   shopflow_circuit_breaker_rejected_total{name}.
 ///

@@ -132,6 +132,7 @@ TEST_F(SystemMetricsTest, GaugesReadTheirSourcesAtScrapeTime) {
                          .dlq_size = [] { return int64_t{5}; },
                          .bus_reconnects = [] { return int64_t{-1}; },  // unknown: no sample
                          .inbox_marks_pruned = [] { return int64_t{7}; },
+                         .idempotency_keys_pruned = [] { return int64_t{4}; },
                          .circuit_breakers = &breakers});
   auto p = ParseExposition(metrics.Exposition());
   EXPECT_THAT(p.errors, ::testing::IsEmpty());
@@ -141,6 +142,8 @@ TEST_F(SystemMetricsTest, GaugesReadTheirSourcesAtScrapeTime) {
   EXPECT_EQ(p.types.at("shopflow_bus_reconnects_total"), "counter");
   EXPECT_EQ(p.Value("shopflow_inbox_marks_pruned_total"), 7);
   EXPECT_EQ(p.types.at("shopflow_inbox_marks_pruned_total"), "counter");
+  EXPECT_EQ(p.Value("shopflow_idempotency_keys_pruned_total"), 4);
+  EXPECT_EQ(p.types.at("shopflow_idempotency_keys_pruned_total"), "counter");
   EXPECT_EQ(p.Value("shopflow_circuit_breaker_state", {{"name", "smtp"}}), 2);
   EXPECT_EQ(p.Value("shopflow_circuit_breaker_state", {{"name", "gateway"}}), 0);
   backlog = 0;

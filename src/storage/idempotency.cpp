@@ -5,7 +5,8 @@
 namespace shopflow {
 
 CollectionSpec IdempotencyCollection() {
-  return CollectionSpec{std::string(kIdempotencyCollection), {}, {}};
+  // createdAt indexed: retention removes the oldest keys by it (storage/store_retention.hpp).
+  return CollectionSpec{std::string(kIdempotencyCollection), {"createdAt"}, {}};
 }
 
 std::string RequestFingerprint(const json::object& body) {

@@ -2,16 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "core/ids.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "tests/support/temp_sqlite_store.hpp"
 
 namespace shopflow {
 namespace {
-namespace fs = std::filesystem;
 
 constexpr std::string_view kCounters = "counters";
 constexpr const char* kConsumer = "test";
@@ -22,15 +21,8 @@ constexpr const char* kConsumer = "test";
 class ApplyOnceBatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = SqliteStore::Open(
-        {.path = (dir_ / "store.db").string(), .collections = {{std::string(kCounters), {}, {}}}});
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
+    store_ = temp_.Open({{std::string(kCounters), {}, {}}});
+    ASSERT_NE(store_, nullptr);
   }
 
   static Delivery With(json::object data, std::string message_id = NewId()) {
@@ -70,7 +62,7 @@ class ApplyOnceBatchTest : public ::testing::Test {
     return n;
   }
 
-  const fs::path dir_ = fs::path(::testing::TempDir()) / ("shopflow_inbox_" + NewId());
+  testing::TempSqliteStore temp_{"shopflow_inbox"};
   std::unique_ptr<SqliteStore> store_;
 };
 

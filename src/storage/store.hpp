@@ -130,7 +130,7 @@ class Transaction : public ReadTransaction {
   /// Inbox retention: removes up to `limit` marks (of any consumer) applied before
   /// `applied_before` and returns how many it removed. A message delivered again after its mark
   /// is gone is applied again, so callers keep marks far longer than any redelivery can come
-  /// (storage/inbox_retention.hpp). A mark goes only once its own applied time is before
+  /// (storage/store_retention.hpp). A mark goes only once its own applied time is before
   /// `applied_before`; how the store finds them is its own (SQLite: by the time prefix of ids
   /// that are ULIDs, with no index to maintain; MongoDB: an index on the applied time).
   virtual Result<int64_t> PruneInbox(TimePoint applied_before, int64_t limit) = 0;
