@@ -856,12 +856,16 @@ class SqlTransaction final : public Transaction {
   // would then delete the new one unsent. The highest row is marked sent instead, and deleted
   // by a later call once a higher one exists; `kept` remembers it across calls (-1: none).
   Result<void> DeleteOutbox(std::span<const int64_t> sequences, int64_t& kept) {
-    auto highest_stmt = db_.Prepare("SELECT max(seq) FROM outbox");
-    if (!highest_stmt) return std::move(highest_stmt).error();
-    if (const int rc = highest_stmt->Step(); rc != SQLITE_ROW) {
-      return SqlError(db_.db(), rc, "read the highest outbox sequence");
+    int64_t highest = -1;
+    {
+      // Reset (at the end of this block) before the table changes.
+      auto max_stmt = db_.Prepare("SELECT max(seq) FROM outbox");
+      if (!max_stmt) return std::move(max_stmt).error();
+      if (const int rc = max_stmt->Step(); rc != SQLITE_ROW) {
+        return SqlError(db_.db(), rc, "read the highest outbox sequence");
+      }
+      if (!max_stmt->IsNull(0)) highest = max_stmt->Int(0);
     }
-    const int64_t highest = highest_stmt->IsNull(0) ? -1 : highest_stmt->Int(0);
     auto remove = db_.Prepare("DELETE FROM outbox WHERE seq = ?");
     if (!remove) return std::move(remove).error();
     for (const int64_t seq : sequences) {
