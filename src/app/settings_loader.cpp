@@ -59,12 +59,13 @@ std::function<bool(Settings&, std::string_view)> IntSetter(Int Settings::*member
   };
 }
 
-// A non-negative whole number of the duration's unit.
+// A non-negative whole number of the duration's unit; with `least`, 0 or at least that many.
 template <class Duration>
-std::function<bool(Settings&, std::string_view)> DurationSetter(Duration Settings::*member) {
+std::function<bool(Settings&, std::string_view)> DurationSetter(Duration Settings::*member,
+                                                                int64_t least = 0) {
   return [=](Settings& s, std::string_view text) {
     auto v = ToInt(text);
-    if (!v || *v < 0) return false;
+    if (!v || *v < 0 || (*v != 0 && *v < least)) return false;
     s.*member = Duration(*v);
     return true;
   };
@@ -159,14 +160,9 @@ const std::vector<Field>& Fields() {
       {"messagesMaxAgeS", "SHOPFLOW_MESSAGES_MAX_AGE_S",
        DurationSetter(&Settings::messages_max_age)},
       {"inboxRetentionS", "SHOPFLOW_INBOX_RETENTION_S", DurationSetter(&Settings::inbox_retention)},
+      // API.md promises at least 24 h.
       {"idempotencyRetentionS", "SHOPFLOW_IDEMPOTENCY_RETENTION_S",
-       [](Settings& s, std::string_view text) {
-         // API.md promises at least 24 h.
-         auto v = ToInt(text);
-         if (!v || (*v != 0 && *v < 86'400)) return false;
-         s.idempotency_retention = std::chrono::seconds(*v);
-         return true;
-       }},
+       DurationSetter(&Settings::idempotency_retention, 86'400)},
       {"dlqAlertThreshold", "SHOPFLOW_DLQ_ALERT_THRESHOLD",
        IntSetter(&Settings::dlq_alert_threshold, 0, 1'000'000'000)},
       {"redriveRate", "SHOPFLOW_REDRIVE_RATE", IntSetter(&Settings::redrive_rate, 1, 100'000)},
