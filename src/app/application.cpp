@@ -166,9 +166,10 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   if (runs("payments")) wanted.push_back(payments::PaymentService::Collections());
   if (order_replica) wanted.push_back({payments::OrderSnapshotsCollection()});
   if (runs("notifications")) wanted.push_back(notifications::NotificationService::Collections());
-  CollectionSpec messages = monitor::MessageLogger::Collection();
-  messages.expire_field = "createdAt";  // a TTL index where the backend has one (MongoDB)
-  messages.expire_after = settings.messages_max_age;
+  CollectionSpec partition = monitor::MessageLogCollection();
+  partition.expire_field = "createdAt";  // a TTL index where the backend has one (MongoDB)
+  partition.expire_after = settings.messages_max_age;
+  std::vector<CollectionSpec> messages = monitor::MessageLogCollections(partition);
   wanted.push_back(monitor::DeadLetterManager::Collections());
   std::vector<CollectionSpec> collections = MergeCollections(std::move(wanted));
 
@@ -192,7 +193,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     mongo_options.url = settings.mongodb_url;
     if (modules.size() < kModules.size()) mongo_options.database_suffix = "_" + db_name;
     mongo_options.collections = collections;
-    mongo_options.collections.push_back(std::move(messages));
+    for (auto& spec : messages) mongo_options.collections.push_back(std::move(spec));
     auto store = MongoStore::Open(std::move(mongo_options));
     if (!store) return std::move(store).error();
     p->store = std::move(*store);
@@ -211,7 +212,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     SqliteStoreOptions log_options;
     log_options.path =
         (std::filesystem::path(settings.data_dir) / (db_name + "-messages.db")).string();
-    log_options.collections = {std::move(messages)};
+    log_options.collections = std::move(messages);
     auto log_store = SqliteStore::Open(std::move(log_options));
     if (!log_store) return std::move(log_store).error();
     p->log_store = std::move(*log_store);

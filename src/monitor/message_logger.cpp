@@ -163,9 +163,6 @@ void MessageLogger::Run() {
   using Steady = std::chrono::steady_clock;
   // A first pass at once: a process starting over a log beyond its bounds trims it first.
   auto next_prune = Steady::now();
-  // After a failed pass only the interval brings the next one: a store that refuses deletes
-  // would otherwise be asked (and warned about) after every drain.
-  bool last_pass_failed = false;
   std::unique_lock lock(mutex_);
   while (true) {
     wake_.wait_for(lock, options_.flush_interval, [this] {
@@ -175,25 +172,20 @@ void MessageLogger::Run() {
     const bool stop = stopping_;
     lock.unlock();
     DrainOnce();
-    if (!stop && (Steady::now() >= next_prune || (!last_pass_failed && OverCount()))) {
+    if (!stop && Steady::now() >= next_prune) {
       bool more = false;
       auto pruned = Prune(&more);
-      last_pass_failed = !pruned;
       if (!pruned) {
         spdlog::warn("message log: retention pass failed: {}", pruned.error().message);
       }
-      // Behind: go on after the next drain (the buffer is written between passes).
-      next_prune = more ? Steady::now() : Steady::now() + options_.prune_interval;
+      // Behind: go on after the next drain (the buffer is written between passes). After a
+      // failed pass only the interval brings the next one: a store that refuses deletes would
+      // otherwise be asked (and warned about) after every drain.
+      next_prune = more && pruned ? Steady::now() : Steady::now() + options_.prune_interval;
     }
     lock.lock();
     if (stop && buffer_.empty()) break;
   }
-}
-
-bool MessageLogger::OverCount() const {
-  std::lock_guard lock(mutex_);
-  return options_.max_count > 0 && rows_estimate_ >= 0 &&
-         rows_estimate_ >= options_.max_count + static_cast<int64_t>(options_.prune_batch);
 }
 
 void MessageLogger::DrainOnce() {
@@ -213,23 +205,27 @@ void MessageLogger::DrainOnce() {
 }
 
 void MessageLogger::WriteRows(std::span<const PendingRow> rows) {
+  const int64_t partition_rows = LogPartitionRows(options_.max_count);
   for (size_t begin = 0; begin < rows.size(); begin += options_.batch_size) {
     const auto chunk = rows.subspan(begin, std::min(options_.batch_size, rows.size() - begin));
+    int64_t cleared = 0;
     auto written = WriteAndWait(store_, [&](Transaction& txn) -> Result<void> {
-      for (const auto& row : chunk) {
-        const auto known = row.keys.Known();
-        if (auto inserted = txn.InsertTextIndexed(kMessagesCollection, row.id, row.text, known);
-            !inserted) {
-          return inserted;
-        }
-      }
+      auto appended =
+          AppendToLog(txn, chunk.size(), partition_rows,
+                      [&](Transaction& t, std::string_view partition, size_t i) -> Result<void> {
+                        const PendingRow& row = chunk[i];
+                        const auto known = row.keys.Known();
+                        return t.InsertTextIndexed(partition, row.id, row.text, known);
+                      });
+      if (!appended) return std::move(appended).error();
+      cleared = *appended;
       return Ok();
     });
     {
       std::lock_guard lock(mutex_);
       if (written) {
         stats_.written += chunk.size();
-        if (rows_estimate_ >= 0) rows_estimate_ += static_cast<int64_t>(chunk.size());
+        stats_.pruned += static_cast<uint64_t>(cleared);
         ++stats_.batches;
       } else {
         stats_.lost += chunk.size();
@@ -242,16 +238,23 @@ void MessageLogger::WriteRows(std::span<const PendingRow> rows) {
   }
 }
 
-Result<int64_t> MessageLogger::RemoveOldest(const std::vector<FieldFilter>& filters,
-                                            int64_t at_most, bool* more) {
+Result<int64_t> MessageLogger::RemoveOldest(const std::string& partition,
+                                            const std::vector<FieldFilter>& filters,
+                                            int64_t at_most, size_t* rounds, bool* more) {
   int64_t removed = 0;
-  for (size_t round = 0; round < options_.prune_max_batches && at_most > 0; ++round) {
+  while (at_most > 0) {
+    if (*rounds == 0) {
+      // Stopped at the pass's bound with rows possibly left.
+      if (more) *more = true;
+      return removed;
+    }
+    --*rounds;
     const auto limit = std::min<int64_t>(at_most, static_cast<int64_t>(options_.prune_batch));
     int64_t batch = 0;
     // One statement per batch, no row read: reading and parsing each removed row first made
     // retention a quarter of the process's CPU at 300 orders/s.
     auto removed_batch = WriteAndWait(store_, [&](Transaction& txn) -> Result<void> {
-      auto n = txn.RemoveFirst(kMessagesCollection, filters, limit);
+      auto n = txn.RemoveFirst(partition, filters, limit);
       if (!n) return std::move(n).error();
       batch = *n;
       return Ok();
@@ -259,56 +262,92 @@ Result<int64_t> MessageLogger::RemoveOldest(const std::vector<FieldFilter>& filt
     if (!removed_batch) return std::move(removed_batch).error();
     removed += batch;
     at_most -= batch;
-    {
-      std::lock_guard lock(mutex_);
-      if (rows_estimate_ >= 0) rows_estimate_ = std::max<int64_t>(rows_estimate_ - batch, 0);
-    }
-    if (batch < limit) return removed;
+    if (batch < limit) break;
   }
-  // Stopped at the pass's bound with rows possibly left.
-  if (more && at_most > 0) *more = true;
+  return removed;
+}
+
+Result<int64_t> MessageLogger::TrimToCount(bool* more) {
+  LogRing ring;
+  std::vector<int64_t> rows(kLogPartitions, 0);
+  auto counted = ReadAndWait(store_, [&](ReadTransaction& txn) -> Result<void> {
+    auto read = ReadLogRing(txn);
+    if (!read) return std::move(read).error();
+    ring = *read;
+    for (int p = 0; p < kLogPartitions; ++p) {
+      auto n = txn.Count(LogPartition(p), {});
+      if (!n) return std::move(n).error();
+      rows[static_cast<size_t>(p)] = *n;
+    }
+    return Ok();
+  });
+  if (!counted) return std::move(counted).error();
+  int64_t total = 0;
+  for (int64_t n : rows) total += n;
+  int64_t removed = 0;
+  size_t rounds = options_.prune_max_batches;
+  for (int p : LogPartitionsOldestFirst(ring)) {
+    const int64_t excess = total - options_.max_count;
+    const int64_t held = rows[static_cast<size_t>(p)];
+    if (excess <= 0) break;
+    if (held == 0) continue;
+    if (held <= excess && p != ring.current) {
+      // Every row of this partition must go: at once, unless another process made it the
+      // current one since it was counted.
+      int64_t cleared = 0;
+      auto done = WriteAndWait(store_, [&](Transaction& txn) -> Result<void> {
+        auto now = ReadLogRing(txn);
+        if (!now) return std::move(now).error();
+        if (now->current == p) return Ok();
+        auto n = txn.Clear(LogPartition(p));
+        if (!n) return std::move(n).error();
+        cleared = *n;
+        return Ok();
+      });
+      if (!done) return std::move(done).error();
+      removed += cleared;
+      total -= cleared;
+      continue;
+    }
+    bool stopped = false;
+    auto trimmed = RemoveOldest(LogPartition(p), {}, std::min(excess, held), &rounds, &stopped);
+    if (!trimmed) return std::move(trimmed).error();
+    removed += *trimmed;
+    total -= *trimmed;
+    if (stopped) {
+      if (more) *more = true;
+      break;
+    }
+  }
   return removed;
 }
 
 Result<int64_t> MessageLogger::Prune(bool* more) {
   std::lock_guard prune(prune_mutex_);
-  using Steady = std::chrono::steady_clock;
   int64_t removed = 0;
   if (options_.max_age.count() > 0) {
     const std::string cutoff = FormatRfc3339(clock_.Now() - options_.max_age);
-    auto aged = RemoveOldest({FieldFilter{"createdAt", FieldFilter::Op::kLte, cutoff}},
-                             std::numeric_limits<int64_t>::max(), more);
-    if (!aged) return std::move(aged).error();
-    removed += *aged;
+    const std::vector<FieldFilter> aged = {FieldFilter{"createdAt", FieldFilter::Op::kLte, cutoff}};
+    LogRing ring;
+    auto read = ReadAndWait(store_, [&](ReadTransaction& txn) -> Result<void> {
+      auto r = ReadLogRing(txn);
+      if (!r) return std::move(r).error();
+      ring = *r;
+      return Ok();
+    });
+    if (!read) return std::move(read).error();
+    size_t rounds = options_.prune_max_batches;
+    for (int p : LogPartitionsOldestFirst(ring)) {
+      auto gone =
+          RemoveOldest(LogPartition(p), aged, std::numeric_limits<int64_t>::max(), &rounds, more);
+      if (!gone) return std::move(gone).error();
+      removed += *gone;  // out of rounds, the later partitions only set *more
+    }
   }
   if (options_.max_count > 0) {
-    // Counting reads the whole index (O(rows)); a catch-up pass right after the previous one
-    // uses the count kept since (rows written minus rows removed) instead. Other processes
-    // sharing the log make that an estimate, corrected by the next exact count.
-    int64_t total = -1;
-    {
-      std::lock_guard lock(mutex_);
-      if (rows_estimate_ >= 0 && Steady::now() - last_exact_count_ < options_.prune_interval) {
-        total = rows_estimate_;
-      }
-    }
-    if (total < 0) {
-      auto counted = ReadAndWait(store_, [&](ReadTransaction& txn) -> Result<void> {
-        auto n = txn.Count(kMessagesCollection, {});
-        if (!n) return std::move(n).error();
-        total = *n;
-        return Ok();
-      });
-      if (!counted) return std::move(counted).error();
-      std::lock_guard lock(mutex_);
-      rows_estimate_ = total;
-      last_exact_count_ = Steady::now();
-    }
-    if (total > options_.max_count) {
-      auto excess = RemoveOldest({}, total - options_.max_count, more);
-      if (!excess) return std::move(excess).error();
-      removed += *excess;
-    }
+    auto trimmed = TrimToCount(more);
+    if (!trimmed) return std::move(trimmed).error();
+    removed += *trimmed;
   }
   std::lock_guard lock(mutex_);
   stats_.pruned += static_cast<uint64_t>(removed);

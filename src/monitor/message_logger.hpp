@@ -14,6 +14,7 @@
 #include "events/observed_event_bus.hpp"
 #include "events/topology.hpp"
 #include "monitor/message_log.hpp"
+#include "monitor/message_log_ring.hpp"
 #include "storage/store.hpp"
 
 namespace shopflow::monitor {
@@ -33,16 +34,17 @@ struct MessageLoggerOptions {
   /// How long an observation may wait in the buffer.
   std::chrono::milliseconds flush_interval{100};
   /// Retention (Settings::messages_max_count / messages_max_age); <= 0 disables that rule.
+  /// The count is kept as the log is written: it is a ring of partitions (message_log_ring.hpp)
+  /// and holds between 3/4 of max_count and max_count rows once full.
   int64_t max_count = 100'000;
   std::chrono::seconds max_age{86'400};
   /// How often the retention pass runs (real time; the first when the logger starts), and its
-  /// bounds: rows removed per write and
-  /// writes per rule (age, count) and pass, so one pass never holds the store's writer long.
-  /// A pass that stopped at its bound leaves rows to remove: the next pass then runs right after
-  /// the next buffer drain instead of a prune_interval later, so retention keeps up with any
-  /// logging rate (at 300 orders/s the log grows by ~8,000 rows/s, far more than one bounded
-  /// pass per interval removes). A log a prune_batch or more beyond max_count is pruned after
-  /// the drain that put it there, whatever the interval.
+  /// bounds: rows removed per write and writes per rule (age, count) and pass, so one pass
+  /// never holds the store's writer long. The pass removes rows older than max_age, and rows
+  /// beyond max_count that the ring has not dropped (a log written with a larger max_count, or
+  /// by an earlier version): whole partitions where it can. A pass that stopped at its bound
+  /// leaves rows to remove: the next pass then runs right after the next buffer drain instead
+  /// of a prune_interval later.
   std::chrono::milliseconds prune_interval{10'000};
   size_t prune_batch = 1'000;
   size_t prune_max_batches = 20;
@@ -56,7 +58,7 @@ struct MessageLoggerStats {
   uint64_t lost = 0;            // rows whose batch failed to commit (not retried)
   uint64_t batches = 0;         // Store::Write calls that committed rows
   uint64_t write_failures = 0;  // Store::Write calls that failed
-  uint64_t pruned = 0;          // rows removed by retention
+  uint64_t pruned = 0;          // rows removed by retention (passes and the ring's turns)
   uint64_t prune_passes = 0;    // retention passes that completed
 };
 
@@ -71,8 +73,9 @@ struct MessageLoggerStats {
 /// they wait up to max_wait_for_space for room, then drop and count: the bus is slowed to the
 /// log's pace, never stalled by the store. A thread of the logger
 /// writes the buffer in batches (one Store::Write per batch_size rows, at least every
-/// flush_interval) and runs the retention pass every prune_interval: rows older than max_age,
-/// then the oldest rows beyond max_count, removed in bounded batches. A failed batch is counted
+/// flush_interval) into the ring of partitions, which keeps the count, and runs the retention
+/// pass every prune_interval: rows older than max_age, then any oldest rows beyond max_count,
+/// removed in bounded batches. A failed batch is counted
 /// as lost, not retried (the log is best-effort; the events themselves are safe in the bus).
 ///
 /// Thread-safety: OnPublished/OnHandled, Flush, Prune and Stats may be called from any thread.
@@ -86,8 +89,9 @@ class MessageLogger final : public EventObserver {
   MessageLogger(const MessageLogger&) = delete;
   MessageLogger& operator=(const MessageLogger&) = delete;
 
-  /// The collection the logger writes to; declare it when opening the store.
-  static CollectionSpec Collection() { return MessageLogCollection(); }
+  /// The collections the logger writes to (its partitions and the ring's state); declare them
+  /// when opening the store.
+  static std::vector<CollectionSpec> Collections() { return MessageLogCollections(); }
 
   /// Starts the writer thread. Idempotent; does nothing after Stop.
   void Start();
@@ -120,17 +124,18 @@ class MessageLogger final : public EventObserver {
   };
   void Accept(std::vector<PendingRow> rows);
   void Run();
-  /// Whether the log (as counted, plus rows written since) holds a prune batch or more beyond
-  /// max_count: the writer then runs a retention pass after the drain instead of waiting for
-  /// prune_interval, so the log stays near its cap at any rate (waiting let it grow by ~175,000
-  /// rows in 10 s at 630 orders/s before a pass, and its file with it).
-  bool OverCount() const;
   /// Takes the buffer and writes it; the caller holds no lock.
   void DrainOnce();
   void WriteRows(std::span<const PendingRow> rows);
-  /// Sets *more (if given) when it stopped at the pass's bound with rows possibly left.
-  Result<int64_t> RemoveOldest(const std::vector<FieldFilter>& filters, int64_t at_most,
-                               bool* more);
+  /// Removes up to `at_most` of the oldest rows of `partition` matching `filters`, one write
+  /// per prune_batch, taking the writes from `*rounds` (the pass's bound for one rule). Sets
+  /// *more (if given) when it ran out of rounds with rows possibly left.
+  Result<int64_t> RemoveOldest(const std::string& partition,
+                               const std::vector<FieldFilter>& filters, int64_t at_most,
+                               size_t* rounds, bool* more);
+  /// The count rule of a pass: rows beyond max_count, oldest first; whole partitions cleared
+  /// where all their rows must go.
+  Result<int64_t> TrimToCount(bool* more);
 
   Store& store_;
   const Topology topology_;
@@ -149,10 +154,6 @@ class MessageLogger final : public EventObserver {
   bool started_ = false;
   bool stopping_ = false;
   MessageLoggerStats stats_;
-  // Rows in the log as last counted, plus rows written and minus rows pruned since (-1: never
-  // counted); Prune trusts it for prune_interval after the count.
-  int64_t rows_estimate_ = -1;
-  std::chrono::steady_clock::time_point last_exact_count_;
 
   std::mutex drain_mutex_;  // one drain at a time (writer thread or an inline Flush)
   std::mutex prune_mutex_;  // one retention pass at a time

@@ -74,7 +74,7 @@ TEST_F(MessageLoggerTest, RecordsPublishedAndConsumedRowsOfARoutedEvent) {
   logger.Flush();
   bus.Stop();
 
-  const auto rows = store_.All(kMessagesCollection);
+  const auto rows = store_.Log();
   ASSERT_EQ(rows.size(), 4u);
   EXPECT_THAT(Field(rows, "status"),
               UnorderedElementsAre("published", "consumed", "consumed", "consumed"));
@@ -127,20 +127,18 @@ TEST_F(MessageLoggerTest, RecordsFailedAndDeadLetteredOutcomesWithAttemptAndReas
   logger.Flush();
   bus.Stop();
 
-  const auto failed = store_.All(kMessagesCollection, {{"status", FieldFilter::Op::kEq, "failed"}});
+  const auto failed = store_.Log({{"status", FieldFilter::Op::kEq, "failed"}});
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(GetString(failed[0], "queue"), "payments.events.queue");
   EXPECT_EQ(GetString(failed[0], "module"), "payments");
   EXPECT_EQ(GetInt(failed[0], "attempt"), 1);
   EXPECT_EQ(GetString(failed[0], "reason"), "gateway timeout");
 
-  const auto consumed =
-      store_.All(kMessagesCollection, {{"status", FieldFilter::Op::kEq, "consumed"}});
+  const auto consumed = store_.Log({{"status", FieldFilter::Op::kEq, "consumed"}});
   ASSERT_EQ(consumed.size(), 1u);
   EXPECT_EQ(GetInt(consumed[0], "attempt"), 2);
 
-  const auto dead =
-      store_.All(kMessagesCollection, {{"status", FieldFilter::Op::kEq, "dead_lettered"}});
+  const auto dead = store_.Log({{"status", FieldFilter::Op::kEq, "dead_lettered"}});
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(GetString(dead[0], "module"), "inventory");
   EXPECT_EQ(GetString(dead[0], "reason"), "no items");
@@ -171,7 +169,7 @@ TEST_F(MessageLoggerTest, ARetryAskedOnTheLastAttemptIsRecordedAndCountedAsDeadL
   logger.Flush();
   bus.Stop();
 
-  const auto rows = store_.All(kMessagesCollection);
+  const auto rows = store_.Log();
   ASSERT_EQ(rows.size(), 4u);
   std::map<int64_t, std::string> status_by_attempt;
   for (const auto& row : rows) {
@@ -199,7 +197,7 @@ TEST_F(MessageLoggerTest, WritesInBatchesOfBatchSize) {
   logger.Start();  // the buffer is past the batch size: written at once, 4 + 4 + 2
   ASSERT_TRUE(WaitUntil([&] { return logger.Stats().written == 10; }));
   EXPECT_EQ(logger.Stats().batches, 3u);
-  EXPECT_EQ(store_.All(kMessagesCollection).size(), 10u);
+  EXPECT_EQ(store_.Log().size(), 10u);
 }
 
 TEST_F(MessageLoggerTest, WritesWithinTheFlushIntervalBelowTheBatchSize) {
@@ -227,7 +225,7 @@ TEST_F(MessageLoggerTest, DropsAndCountsWhenTheBufferIsFullAndStopWritesTheRest)
   EXPECT_EQ(logger.Stats().written, 3u);
   logger.OnPublished(batch);  // after Stop: dropped
   EXPECT_EQ(logger.Stats().dropped, 7u);
-  EXPECT_EQ(store_.All(kMessagesCollection).size(), 3u);
+  EXPECT_EQ(store_.Log().size(), 3u);
 }
 
 TEST_F(MessageLoggerTest, AFullBufferHoldsTheReporterBackUntilTheWriterMakesRoom) {
@@ -244,7 +242,7 @@ TEST_F(MessageLoggerTest, AFullBufferHoldsTheReporterBackUntilTheWriterMakesRoom
   logger.Flush();
   EXPECT_EQ(logger.Stats().dropped, 0u);
   EXPECT_EQ(logger.Stats().written, 9u);
-  EXPECT_EQ(store_.All(kMessagesCollection).size(), 9u);
+  EXPECT_EQ(store_.Log().size(), 9u);
 }
 
 TEST_F(MessageLoggerTest, WithoutWaitingAFullBufferDropsAtOnce) {
@@ -273,38 +271,54 @@ TEST_F(MessageLoggerTest, StopFlushesWhatIsBuffered) {
   logger.OnPublished(batch);
   logger.Stop();
   EXPECT_EQ(logger.Stats().written, 3u);
-  EXPECT_EQ(store_.All(kMessagesCollection).size(), 3u);
+  EXPECT_EQ(store_.Log().size(), 3u);
 }
 
-TEST_F(MessageLoggerTest, RetentionPrunesTheOldestRowsBeyondTheCount) {
+std::vector<int64_t> Numbers(const std::vector<json::object>& rows) {
+  std::vector<int64_t> out;
+  for (const auto& r : rows) out.push_back(GetInt(*GetObject(r, "data"), "n", -1));
+  return out;
+}
+
+std::vector<int64_t> Range(int64_t from, int64_t to) {  // [from, to)
+  std::vector<int64_t> out;
+  for (int64_t n = from; n < to; ++n) out.push_back(n);
+  return out;
+}
+
+TEST_F(MessageLoggerTest, TheRingKeepsTheCountAsItWritesByEmptyingTheOldestPartition) {
   MessageLoggerOptions options = Options();
-  options.max_count = 5;
-  options.max_age = std::chrono::seconds(0);  // count only
+  options.max_count = 8;  // partitions of 2 rows
+  options.max_age = std::chrono::seconds(0);
   MessageLogger logger(*store_, topology_, clock_, options);
   std::vector<Envelope> batch;
   for (int i = 0; i < 12; ++i) batch.push_back(Event(events::kOrderCreated, {{"n", i}}));
   logger.OnPublished(batch);
   logger.Flush();
 
-  auto pruned = logger.Prune();
-  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
-  EXPECT_EQ(*pruned, 7);
-  const auto rows = store_.All(kMessagesCollection);
-  ASSERT_EQ(rows.size(), 5u);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    EXPECT_EQ(GetInt(*GetObject(rows[i], "data"), "n"), static_cast<int64_t>(7 + i));
-  }
-  EXPECT_EQ(*logger.Prune(), 0);
-  EXPECT_EQ(logger.Stats().pruned, 7u);
+  // No retention pass has run: the write itself emptied the two oldest partitions.
+  EXPECT_EQ(logger.Stats().prune_passes, 0u);
+  EXPECT_EQ(Numbers(store_.Log()), Range(4, 12));
+  EXPECT_EQ(logger.Stats().pruned, 4u);
+  EXPECT_EQ(*logger.Prune(), 0) << "within the cap: nothing for a pass to do";
+
+  // One more row starts the next partition, emptying the oldest: 3/4 of the cap is left.
+  const Envelope one = Event(events::kOrderCreated, {{"n", 12}});
+  logger.OnPublished(std::span<const Envelope>(&one, 1));
+  logger.Flush();
+  EXPECT_EQ(Numbers(store_.Log()), Range(6, 13));
+  EXPECT_EQ(logger.Stats().pruned, 6u);
 }
 
-TEST_F(MessageLoggerTest, RetentionPrunesRowsOlderThanTheMaximumAge) {
+TEST_F(MessageLoggerTest, RetentionPrunesRowsOlderThanTheMaximumAgeInEveryPartition) {
   MessageLoggerOptions options = Options();
   options.max_age = std::chrono::hours(1);
+  options.max_count = 8;  // partitions of 2 rows: the old rows span two of them
   MessageLogger logger(*store_, topology_, clock_, options);
   std::vector<Envelope> old_ones = {Event(events::kOrderCreated), Event(events::kOrderCreated),
                                     Event(events::kOrderCreated)};
   logger.OnPublished(old_ones);
+  logger.Flush();
   clock_.Advance(std::chrono::minutes(90));
   std::vector<Envelope> new_ones = {Event(events::kOrderConfirmed), Event(events::kOrderConfirmed)};
   logger.OnPublished(new_ones);
@@ -313,7 +327,7 @@ TEST_F(MessageLoggerTest, RetentionPrunesRowsOlderThanTheMaximumAge) {
   auto pruned = logger.Prune();
   ASSERT_TRUE(pruned.ok()) << pruned.error().message;
   EXPECT_EQ(*pruned, 3);
-  EXPECT_THAT(Field(store_.All(kMessagesCollection), "eventType"),
+  EXPECT_THAT(Field(store_.Log(), "eventType"),
               UnorderedElementsAre("ORDER_CONFIRMED", "ORDER_CONFIRMED"));
 }
 
@@ -327,12 +341,21 @@ MessageLoggerOptions CountRetention(MessageLoggerOptions options, int64_t max_co
   return options;
 }
 
-TEST_F(MessageLoggerTest, OnePruneRemovesABoundedNumberOfRows) {
+class MessageLoggerCapTest : public MessageLoggerTest {
+ protected:
+  /// Writes rows n = [from, to) with a logger capped at `max_count` (0: no cap).
+  void WriteRows(int64_t max_count, int from, int to) {
+    MessageLogger writer(*store_, topology_, clock_, CountRetention(Options(), max_count, 1, 1));
+    std::vector<Envelope> batch;
+    for (int i = from; i < to; ++i) batch.push_back(Event(events::kOrderCreated, {{"n", i}}));
+    writer.OnPublished(batch);
+    writer.Flush();
+  }
+};
+
+TEST_F(MessageLoggerCapTest, OnePruneRemovesABoundedNumberOfRows) {
+  WriteRows(0, 0, 8);  // no cap: all in one partition
   MessageLogger logger(*store_, topology_, clock_, CountRetention(Options(), 1, 2, 2));
-  std::vector<Envelope> batch;
-  for (int i = 0; i < 8; ++i) batch.push_back(Event(events::kOrderCreated));
-  logger.OnPublished(batch);
-  logger.Flush();
 
   bool more = false;
   EXPECT_EQ(*logger.Prune(&more), 4);  // 2 writes of 2
@@ -340,51 +363,48 @@ TEST_F(MessageLoggerTest, OnePruneRemovesABoundedNumberOfRows) {
   more = false;
   EXPECT_EQ(*logger.Prune(&more), 3);
   EXPECT_FALSE(more);
-  EXPECT_EQ(store_.All(kMessagesCollection).size(), 1u);
+  EXPECT_EQ(Numbers(store_.Log()), Range(7, 8));
 }
 
-TEST_F(MessageLoggerTest, TheRunningLoggerKeepsUpWithRetentionBeyondOnePassPerInterval) {
+TEST_F(MessageLoggerCapTest, APassEmptiesWholePartitionsBeyondALowerCapBeyondItsRowBound) {
+  WriteRows(40, 0, 40);  // four partitions of 10
+  // At most 2 writes of 5 rows per pass, yet 28 rows go: 20 by emptying two partitions.
+  MessageLogger logger(*store_, topology_, clock_, CountRetention(Options(), 12, 5, 2));
+  bool more = false;
+  EXPECT_EQ(*logger.Prune(&more), 28);
+  EXPECT_FALSE(more);
+  EXPECT_EQ(Numbers(store_.Log()), Range(28, 40));
+}
+
+TEST_F(MessageLoggerCapTest, AnEarlierVersionsLogIsTheRingsFirstPartition) {
+  // Rows of the one "messages" collection, written without the ring's state.
+  for (int i = 0; i < 5; ++i) {
+    MessageObservation o;
+    o.row_id = "0" + std::to_string(i);
+    o.status = "published";
+    o.envelope = Event(events::kOrderCreated, {{"n", i}});
+    store_.Insert(kMessagesCollection, {{o.row_id, ToMessageRow(o)}});
+  }
+  WriteRows(8, 5, 9);
+  EXPECT_EQ(Numbers(store_.Log()), Range(0, 9)) << "the old rows are read, oldest first";
+  MessageLogger logger(*store_, topology_, clock_, CountRetention(Options(), 8, 10, 10));
+  EXPECT_EQ(*logger.Prune(), 1);
+  EXPECT_EQ(Numbers(store_.Log()), Range(1, 9));
+}
+
+TEST_F(MessageLoggerCapTest, TheRunningLoggerComesDownToALowerCapBeyondOnePassPerInterval) {
+  WriteRows(0, 0, 60);
   MessageLoggerOptions options = CountRetention(Options(), 10, 5, 1);
   options.prune_interval = std::chrono::hours(1);  // only catch-up passes can run in this test
   options.flush_interval = std::chrono::milliseconds(1);
   MessageLogger logger(*store_, topology_, clock_, options);
-  std::vector<Envelope> batch;
-  for (int i = 0; i < 60; ++i) batch.push_back(Event(events::kOrderCreated));
-  logger.OnPublished(batch);
-  logger.Flush();
   // Started, it runs a first pass at once (5 of the 50 rows too many) and the next interval's
   // is an hour away; a pass that stops at its bound is followed by the next right away, so the
   // log comes down to max_count without waiting for the interval.
   logger.Start();
-  ASSERT_TRUE(WaitUntil([&] { return store_.All(kMessagesCollection).size() == 10u; }))
-      << store_.All(kMessagesCollection).size();
+  ASSERT_TRUE(WaitUntil([&] { return store_.Log().size() == 10u; })) << store_.Log().size();
   logger.Stop();
-}
-
-TEST_F(MessageLoggerTest, RowsWrittenBeyondTheCountArePrunedAfterTheirDrainNotAnIntervalLater) {
-  MessageLoggerOptions options = CountRetention(Options(), 10, 5, 20);
-  options.prune_interval = std::chrono::hours(1);
-  options.flush_interval = std::chrono::milliseconds(1);
-  MessageLogger logger(*store_, topology_, clock_, options);
-  // The first pass, at start, finds the log empty (and counts it); the next by the interval is
-  // an hour away.
-  logger.Start();
-  ASSERT_TRUE(WaitUntil([&] { return logger.Stats().prune_passes == 1; }));
-  std::vector<Envelope> batch;
-  for (int i = 0; i < 30; ++i) batch.push_back(Event(events::kOrderCreated, {{"n", i}}));
-  logger.OnPublished(batch);
-  logger.Flush();
-  // 20 rows beyond max_count (a prune batch is 5): a pass follows the drain that wrote them.
-  ASSERT_TRUE(WaitUntil([&] { return store_.All(kMessagesCollection).size() == 10u; }))
-      << store_.All(kMessagesCollection).size();
-  EXPECT_EQ(GetInt(*GetObject(store_.All(kMessagesCollection).front(), "data"), "n"), 20);
-  // Fewer than a batch beyond: left for the interval's pass.
-  std::vector<Envelope> few;
-  for (int i = 0; i < 3; ++i) few.push_back(Event(events::kOrderCreated));
-  logger.OnPublished(few);
-  logger.Flush();
-  logger.Stop();
-  EXPECT_EQ(store_.All(kMessagesCollection).size(), 13u);
+  EXPECT_EQ(Numbers(store_.Log()), Range(50, 60));
 }
 
 TEST_F(MessageLoggerTest, RowIdsSortByObservationTime) {
@@ -394,7 +414,7 @@ TEST_F(MessageLoggerTest, RowIdsSortByObservationTime) {
     logger.OnPublished(std::span<const Envelope>(&e, 1));
   }
   logger.Flush();
-  const auto rows = store_.All(kMessagesCollection);  // by id
+  const auto rows = store_.Log();  // by id
   ASSERT_EQ(rows.size(), 5u);
   for (size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(GetInt(*GetObject(rows[i], "data"), "n"), static_cast<int64_t>(i));

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "monitor/message_log.hpp"
+#include "monitor/message_log_ring.hpp"
 #include "monitor/saga_timeline.hpp"
 #include "storage/await.hpp"
 
@@ -33,7 +34,8 @@ Result<std::vector<json::object>> FindRows(ReadTransaction& txn, FieldFilter fil
   query.filters.push_back(std::move(filter));
   query.limit = MessageQueries::kMaxTimelineRows;
   query.newest_first = false;
-  auto page = txn.Find(kMessagesCollection, query);
+  query.count_total = false;  // only the rows are wanted
+  auto page = FindInLog(txn, query);
   if (!page) return std::move(page).error();
   return std::move(page->docs);
 }
@@ -73,7 +75,7 @@ asio::awaitable<Result<MessagePage>> MessageQueries::List(MessageFilter filter, 
     query.limit = page.limit;
     query.offset = page.offset;
     query.newest_first = true;
-    auto found = txn.Find(kMessagesCollection, query);
+    auto found = FindInLog(txn, query);
     if (!found) return std::move(found).error();
     out.rows = std::move(found->docs);
     out.total = found->total;

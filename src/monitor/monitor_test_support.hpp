@@ -26,6 +26,7 @@
 #include "events/envelope.hpp"
 #include "events/event_bus.hpp"
 #include "monitor/message_log.hpp"
+#include "monitor/message_log_ring.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "storage/store.hpp"
 
@@ -47,10 +48,12 @@ inline bool WaitUntil(const std::function<bool()>& condition,
 
 /// The collections the monitor reads: the event log plus the business ones it counts.
 inline std::vector<CollectionSpec> MonitorCollections() {
-  return {MessageLogCollection(), CollectionSpec{"orders", {"status", "customerId"}, {}},
-          CollectionSpec{"payments", {"orderId", "status"}, {}},
-          CollectionSpec{"products", {"category"}, {"sku"}},
-          CollectionSpec{"notifications", {"type", "status", "recipient"}, {}}};
+  std::vector<CollectionSpec> out = MessageLogCollections();
+  out.push_back(CollectionSpec{"orders", {"status", "customerId"}, {}});
+  out.push_back(CollectionSpec{"payments", {"orderId", "status"}, {}});
+  out.push_back(CollectionSpec{"products", {"category"}, {"sku"}});
+  out.push_back(CollectionSpec{"notifications", {"type", "status", "recipient"}, {}});
+  return out;
 }
 
 /// A SqliteStore in a fresh temp directory, removed afterwards.
@@ -90,16 +93,30 @@ class TempStore {
     ASSERT_TRUE(done.ok()) << done.error().message;
   }
 
+  /// Every row of the message log (all its partitions) matching `filters`, oldest first.
+  std::vector<json::object> Log(std::vector<FieldFilter> filters = {}) {
+    return FindAll(std::move(filters),
+                   [](ReadTransaction& txn, const FindQuery& q) { return FindInLog(txn, q); });
+  }
+
   /// Every document of `collection` matching `filters`, oldest id first.
   std::vector<json::object> All(std::string_view collection,
                                 std::vector<FieldFilter> filters = {}) {
+    return FindAll(std::move(filters), [&](ReadTransaction& txn, const FindQuery& q) {
+      return txn.Find(collection, q);
+    });
+  }
+
+ private:
+  template <typename Finder>
+  std::vector<json::object> FindAll(std::vector<FieldFilter> filters, Finder find) {
     std::vector<json::object> out;
     auto done = ReadAndWait(*store_, [&](ReadTransaction& txn) -> Result<void> {
       FindQuery q;
       q.filters = std::move(filters);
       q.limit = -1;
       q.newest_first = false;
-      auto page = txn.Find(collection, q);
+      auto page = find(txn, q);
       if (!page) return std::move(page).error();
       out = std::move(page->docs);
       return Ok();
@@ -108,7 +125,6 @@ class TempStore {
     return out;
   }
 
- private:
   std::filesystem::path dir_;
   std::unique_ptr<SqliteStore> store_;
 };

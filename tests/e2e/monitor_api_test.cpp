@@ -90,7 +90,10 @@ TEST_F(MonitorApi, TheEventLogHasItsOwnDatabaseFileBesideTheModules) {
   // The log's rows are in shopflow-messages.db (its own writer); the modules' file holds none.
   auto log = SqliteSnapshot::Open((data_dir_ / "shopflow-messages.db").string());
   ASSERT_TRUE(log.ok()) << log.error().message;
-  EXPECT_THAT((*log)->collections(), ::testing::ElementsAre("messages"));
+  // Its partitions (message_log_ring.hpp) and the ring's state; the first rows go to "messages".
+  EXPECT_THAT((*log)->collections(),
+              ::testing::ElementsAre("messages", "messages_p1", "messages_p2", "messages_p3",
+                                     "messages_ring"));
   auto rows = (*log)->Documents("messages", "", 1000);
   ASSERT_TRUE(rows.ok()) << rows.error().message;
   EXPECT_GE(rows->size(), 8u);

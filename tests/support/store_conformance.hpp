@@ -560,6 +560,53 @@ TEST_P(StoreConformanceTest, RemoveFirstRemovesLowestIdsMatchingTheFilters) {
   EXPECT_EQ(CountAll(kOrders), 4);
 }
 
+TEST_P(StoreConformanceTest, ClearEmptiesOneCollectionWholeAndSaysHowMany) {
+  auto product = [](int i) {
+    return json::object{{"sku", "SKU-" + std::to_string(i)}, {"category", "books"}};
+  };
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    for (int i = 0; i < 5; ++i) {
+      if (auto r = tx.Insert(kProducts, "p-" + std::to_string(i), product(i)); !r) return r;
+    }
+    return tx.Insert(kOrders, "o-1", {{"id", "o-1"}, {"status", "NEW"}});
+  })));
+  // Inside a failed write it is rolled back with everything else.
+  EXPECT_FALSE(Write([&](Transaction& tx) -> Result<void> {
+    auto n = tx.Clear(kProducts);
+    if (!n) return std::move(n).error();
+    return ValidationError("changed my mind");
+  }));
+  EXPECT_EQ(CountAll(kProducts), 5);
+
+  int64_t cleared = -1;
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    auto n = tx.Clear(kProducts);
+    if (!n) return std::move(n).error();
+    cleared = *n;
+    EXPECT_FALSE(tx.Clear("no_such_collection"));
+    return Ok();
+  })));
+  EXPECT_EQ(cleared, 5);
+  EXPECT_EQ(CountAll(kProducts), 0);
+  EXPECT_EQ(CountAll(kOrders), 1) << "only the collection named is emptied";
+
+  // Its indexes are emptied with it: the same ids and unique values go in again, and are found.
+  ASSERT_TRUE(IsOk(Write([&](Transaction& tx) -> Result<void> {
+    if (auto r = tx.Insert(kProducts, "p-1", product(1)); !r) return r;
+    auto n = tx.Clear(kCounters);  // an empty collection: nothing to remove
+    if (!n) return std::move(n).error();
+    EXPECT_EQ(*n, 0);
+    return Ok();
+  })));
+  ASSERT_TRUE(IsOk(Read([&](ReadTransaction& tx) -> Result<void> {
+    auto by_sku = tx.FindOne(kProducts, "sku", "SKU-1");
+    EXPECT_TRUE(by_sku && *by_sku);
+    auto gone = tx.FindOne(kProducts, "sku", "SKU-2");
+    EXPECT_TRUE(gone && !*gone);
+    return Ok();
+  })));
+}
+
 TEST_P(StoreConformanceTest, RemoveFirstWithARangeFilterTakesLowestIdsAmongTheMatches) {
   // created_at runs against the ids, so an answer in the field's order would be wrong; and
   // a filter nothing matches removes nothing (retention's usual age pass).

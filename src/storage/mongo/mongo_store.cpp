@@ -568,6 +568,22 @@ class MongoTransaction final : public Transaction {
                        "remove first from " + (*info)->name);
   }
 
+  Result<int64_t> Clear(std::string_view collection) override {
+    auto info = schema_.Find(collection);
+    if (!info) return std::move(info).error();
+    if (auto usable = Usable(); !usable) return std::move(usable).error();
+    Bson filter, opts;
+    if (auto joined = JoinSession(opts.get()); !joined) return std::move(joined).error();
+    CollectionPtr coll = Collection((*info)->name);
+    Reply reply;
+    bson_error_t error;
+    if (!mongoc_collection_delete_many(coll.get(), filter.get(), opts.get(), reply.fill(),
+                                       &error)) {
+      return Failed(error, reply.get(), "clear " + (*info)->name);
+    }
+    return IntField(reply.get(), "deletedCount").value_or(0);
+  }
+
   Result<void> AppendOutbox(Envelope event) override {
     // Rejected here rather than when relayed: an unparsable row would never leave the outbox.
     if (event.event_type.empty() || event.metadata.message_id.empty()) {
