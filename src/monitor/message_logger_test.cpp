@@ -184,6 +184,77 @@ TEST_F(MessageLoggerTest, ARetryAskedOnTheLastAttemptIsRecordedAndCountedAsDeadL
   EXPECT_EQ(counted.dead_lettered, 1);
 }
 
+// A delivery of `event` from `queue`, first attempt.
+Delivery DeliveryOf(const Envelope& event, std::string queue) {
+  Delivery d;
+  d.envelope = event;
+  d.queue = std::move(queue);
+  d.routing_key = "order.created";
+  return d;
+}
+
+TEST_F(MessageLoggerTest, AConsumedRowOfAnEventItLoggedAsPublishedIsStoredWithoutTheData) {
+  MessageLogger logger(*store_, topology_, clock_, Options());
+  const Envelope mine = Event(events::kOrderCreated, {{"orderId", "o-1"}, {"total", 10}});
+  const Envelope foreign = Event(events::kOrderCreated, {{"orderId", "o-2"}, {"total", 20}});
+  logger.OnPublished(std::span<const Envelope>(&mine, 1));
+  logger.OnHandled(DeliveryOf(mine, "payments.events.queue"), HandlerOutcome::Ack(), 1ms);
+  logger.OnHandled(DeliveryOf(mine, "inventory.events.queue"), HandlerOutcome::Retry("busy"), 1ms);
+  // Published by another process: this log has no row with its data.
+  logger.OnHandled(DeliveryOf(foreign, "payments.events.queue"), HandlerOutcome::Ack(), 1ms);
+  logger.Flush();
+
+  const auto stored = store_.StoredLog();
+  ASSERT_EQ(stored.size(), 4u);
+  EXPECT_THAT(Field(stored, "status"),
+              ::testing::ElementsAre("published", "consumed", "failed", "consumed"));
+  EXPECT_TRUE(stored[0].contains("data"));
+  EXPECT_FALSE(stored[1].contains("data")) << "its published row holds it";
+  EXPECT_TRUE(stored[2].contains("data")) << "failures keep theirs";
+  EXPECT_TRUE(stored[3].contains("data")) << "no published row here";
+  EXPECT_EQ(GetString(stored[1], "orderId"), "o-1") << "indexed from the event all the same";
+
+  // Readers get every row whole.
+  const auto read = store_.Log();
+  ASSERT_EQ(read.size(), 4u);
+  for (size_t i = 0; i < read.size(); ++i) {
+    const json::object* data = GetObject(read[i], "data");
+    ASSERT_NE(data, nullptr) << i;
+    EXPECT_EQ(GetInt(*data, "total"), i == 3 ? 20 : 10) << i;
+  }
+}
+
+TEST_F(MessageLoggerTest, RememberingNoEventsKeepsTheDataInEveryRow) {
+  MessageLoggerOptions options = Options();
+  options.remembered_events = 0;
+  MessageLogger logger(*store_, topology_, clock_, options);
+  const Envelope e = Event(events::kOrderCreated);
+  logger.OnPublished(std::span<const Envelope>(&e, 1));
+  logger.OnHandled(DeliveryOf(e, "payments.events.queue"), HandlerOutcome::Ack(), 1ms);
+  logger.Flush();
+  const auto stored = store_.StoredLog();
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_TRUE(stored[1].contains("data"));
+}
+
+TEST_F(MessageLoggerTest, OnlyTheLatestPublishedEventsAreRemembered) {
+  MessageLoggerOptions options = Options();
+  options.remembered_events = 2;
+  MessageLogger logger(*store_, topology_, clock_, options);
+  std::vector<Envelope> events;
+  for (int i = 0; i < 3; ++i) events.push_back(Event(events::kOrderCreated, {{"n", i}}));
+  logger.OnPublished(events);
+  for (const auto& e : events) {
+    logger.OnHandled(DeliveryOf(e, "payments.events.queue"), HandlerOutcome::Ack(), 1ms);
+  }
+  logger.Flush();
+  const auto consumed = store_.StoredLog();
+  ASSERT_EQ(consumed.size(), 6u);
+  EXPECT_TRUE(consumed[3].contains("data")) << "the first event was forgotten";
+  EXPECT_FALSE(consumed[4].contains("data"));
+  EXPECT_FALSE(consumed[5].contains("data"));
+}
+
 TEST_F(MessageLoggerTest, WritesInBatchesOfBatchSize) {
   MessageLoggerOptions options = Options();
   options.batch_size = 4;
