@@ -60,13 +60,13 @@ json::object RowWithoutData(const MessageFacts& f, const Envelope& event) {
 
 json::object ToMessageRow(const MessageObservation& o) {
   json::object row = RowWithoutData(o, o.envelope);
-  if (!o.data_in_published_row) row["data"] = o.envelope.data;
+  row["data"] = o.envelope.data;
   return row;
 }
 
 json::object ToMessageRow(MessageObservation&& o) {
   json::object row = RowWithoutData(o, o.envelope);
-  if (!o.data_in_published_row) row["data"] = std::move(o.envelope.data);
+  row["data"] = std::move(o.envelope.data);
   return row;
 }
 
@@ -143,10 +143,8 @@ std::string ToMessageRowText(const MessageFacts& f, const Envelope& event, Messa
   }
   if (f.duration_ms) row.Number("durationMs", *f.duration_ms);
   if (!f.reason.empty()) row.String("reason", f.reason);
-  if (!f.data_in_published_row) {
-    row.Key("data");
-    AppendJsonObject(out, event.data);
-  }
+  row.Key("data");
+  AppendJsonObject(out, event.data);
   row.Close();
   if (keys != nullptr) {
     keys->message_id = m.message_id;

@@ -35,9 +35,6 @@ struct MessageFacts {
   std::string reason;                 // the handler's reason for failed and dead_lettered
   std::optional<double> duration_ms;  // handler time for handled rows
   TimePoint at{};
-  /// The row goes without the event's `data`: the log holds it in the event's published row
-  /// (RestoreEventData puts it back when the row is read).
-  bool data_in_published_row = false;
 };
 
 /// One observation of one event, before it becomes a row.
@@ -52,8 +49,7 @@ std::string OrderIdOf(const json::object& data);
 /// The stored row: {id, messageId, eventType, exchange, routingKey, data, metadata{source,
 /// correlationId, causationId, timestamp, version, retryCount}, status, createdAt, plus the
 /// top-level copies correlationId, causationId, source, orderId (when known), module, and for
-/// handled rows queue, attempt, durationMs, reason (when not empty)}; without `data` when
-/// the facts say data_in_published_row.
+/// handled rows queue, attempt, durationMs, reason (when not empty)}.
 json::object ToMessageRow(const MessageObservation& observation);
 /// The same, taking the observation's data instead of copying it.
 json::object ToMessageRow(MessageObservation&& observation);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <unordered_map>
 
 namespace shopflow::monitor {
 namespace {
@@ -150,45 +149,6 @@ Result<FoundPage> FindInLog(ReadTransaction& txn, const FindQuery& query) {
   }
   if (!query.count_total) out.total = -1;
   return out;
-}
-
-Result<void> RestoreEventData(ReadTransaction& txn, std::vector<json::object>& rows) {
-  // messageId -> its data, from the rows that have it (a page of the log usually holds an
-  // event's published row beside its consumed ones).
-  std::unordered_map<std::string, json::value> known;
-  bool missing = false;
-  for (const auto& row : rows) {
-    if (const json::value* data = row.if_contains("data")) {
-      known.try_emplace(GetString(row, "messageId"), *data);
-    } else {
-      missing = true;
-    }
-  }
-  if (!missing) return Ok();
-  for (auto& row : rows) {
-    if (row.contains("data")) continue;
-    const std::string message_id = GetString(row, "messageId");
-    auto it = known.find(message_id);
-    if (it == known.end()) {
-      FindQuery query;
-      query.filters = {FieldFilter{"messageId", FieldFilter::Op::kEq, message_id}};
-      query.limit = 8;  // its published row, and the deliveries of it
-      query.newest_first = false;
-      query.count_total = false;
-      auto page = FindInLog(txn, query);
-      if (!page) return std::move(page).error();
-      json::value data;  // null unless a row of the event still has it
-      for (auto& doc : page->docs) {
-        if (json::value* found = doc.if_contains("data")) {
-          data = std::move(*found);
-          break;
-        }
-      }
-      it = known.emplace(message_id, std::move(data)).first;
-    }
-    row["data"] = it->second;
-  }
-  return Ok();
 }
 
 }  // namespace shopflow::monitor

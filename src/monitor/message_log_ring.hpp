@@ -66,10 +66,4 @@ Result<FoundPage> FindInLog(ReadTransaction& txn, const FindQuery& query);
 /// Rows of the whole log matching every filter.
 Result<int64_t> CountInLog(ReadTransaction& txn, std::span<const FieldFilter> filters);
 
-/// Puts the event's `data` back into rows stored without it (MessageFacts::
-/// data_in_published_row): from a row of the same messageId among `rows`, else from the log
-/// (an index seek per partition). A row whose published row is gone (emptied with an older
-/// partition, or its write lost) gets `"data": null`.
-Result<void> RestoreEventData(ReadTransaction& txn, std::vector<json::object>& rows);
-
 }  // namespace shopflow::monitor

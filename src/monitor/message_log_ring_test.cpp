@@ -188,34 +188,5 @@ TEST_F(MessageLogRingTest, AWriteThatFailsLeavesTheRingAndItsPartitionsAsTheyWer
   EXPECT_EQ(AllNumbers(), Range(0, 12));
 }
 
-TEST_F(MessageLogRingTest, RowsStoredWithoutTheEventsDataGetItFromItsPublishedRow) {
-  const json::object data{{"orderId", "o-1"}, {"total", 10}};
-  store_.Insert(
-      LogPartition(0),
-      {{"a1", {{"id", "a1"}, {"messageId", "m1"}, {"status", "published"}, {"data", data}}},
-       {"a2", {{"id", "a2"}, {"messageId", "m1"}, {"status", "consumed"}}},
-       {"a3", {{"id", "a3"}, {"messageId", "m2"}, {"status", "consumed"}}}});
-  // A later partition's row of m1, also without it.
-  store_.Insert(LogPartition(1),
-                {{"b1", {{"id", "b1"}, {"messageId", "m1"}, {"status", "consumed"}}}});
-
-  // Only the consumed rows are read: m1's data comes from the log, once; m2's published row is
-  // gone.
-  auto rows = store_.All(LogPartition(0), {{"status", FieldFilter::Op::kEq, "consumed"}});
-  for (auto& row : store_.All(LogPartition(1))) rows.push_back(std::move(row));
-  ASSERT_EQ(rows.size(), 3u);
-  ASSERT_TRUE(
-      ReadAndWait(*store_, [&](ReadTransaction& txn) { return RestoreEventData(txn, rows); }).ok());
-  EXPECT_EQ(rows[0].at("data"), json::value(data));
-  EXPECT_TRUE(rows[1].at("data").is_null());
-  EXPECT_EQ(rows[2].at("data"), json::value(data));
-  // Rows that have their data are left as they are.
-  std::vector<json::object> whole = {{{"messageId", "m2"}, {"data", json::object{{"x", 1}}}}};
-  ASSERT_TRUE(ReadAndWait(*store_, [&](ReadTransaction& txn) {
-                return RestoreEventData(txn, whole);
-              }).ok());
-  EXPECT_EQ(whole[0].at("data"), json::value(json::object{{"x", 1}}));
-}
-
 }  // namespace
 }  // namespace shopflow::monitor

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <functional>
 #include <limits>
 #include <utility>
 
@@ -78,7 +77,7 @@ void MessageLogger::OnPublished(std::span<const Envelope> batch) {
     f.at = now;
     MessageRowKeys keys;
     std::string text = ToMessageRowText(f, e, &keys);
-    out.push_back(PendingRow{std::move(f.row_id), std::move(text), std::move(keys), true});
+    out.push_back(PendingRow{std::move(f.row_id), std::move(text), std::move(keys)});
   }
   Accept(std::move(out));
 }
@@ -109,10 +108,6 @@ void MessageLogger::OnHandled(const Delivery& delivery, const HandlerOutcome& ou
   f.reason = outcome.reason;
   f.duration_ms = std::chrono::duration<double, std::milli>(took).count();
   f.at = clock_.Now();
-  // Its published row, accepted before, holds the data: rows are written in the order they
-  // are accepted, so that one is in the log first (RestoreEventData puts the data back).
-  f.data_in_published_row = outcome.kind == HandlerOutcome::Kind::kAck &&
-                            PublishedRowAccepted(delivery.envelope.metadata.message_id);
   MessageRowKeys keys;
   std::string text = ToMessageRowText(f, delivery.envelope, &keys);
   std::vector<PendingRow> one;
@@ -137,7 +132,6 @@ void MessageLogger::Accept(std::vector<PendingRow> observations) {
         ++stats_.dropped;
         continue;
       }
-      if (o.published) RememberPublishedLocked(o.keys.message_id);
       buffer_.push_back(std::move(o));
       ++stats_.observed;
       ++accepted_seq_;
@@ -145,23 +139,6 @@ void MessageLogger::Accept(std::vector<PendingRow> observations) {
     wake = buffer_.size() >= options_.batch_size;
   }
   if (wake) wake_.notify_one();
-}
-
-bool MessageLogger::PublishedRowAccepted(const std::string& message_id) const {
-  if (options_.remembered_events == 0) return false;
-  const uint64_t hash = std::hash<std::string>{}(message_id);
-  std::lock_guard lock(mutex_);
-  return published_.contains(hash);
-}
-
-void MessageLogger::RememberPublishedLocked(const std::string& message_id) {
-  const uint64_t hash = std::hash<std::string>{}(message_id);
-  if (options_.remembered_events == 0 || !published_.insert(hash).second) return;
-  published_order_.push_back(hash);
-  if (published_order_.size() > options_.remembered_events) {
-    published_.erase(published_order_.front());
-    published_order_.pop_front();
-  }
 }
 
 void MessageLogger::Flush() {

@@ -3,11 +3,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <span>
 #include <thread>
-#include <unordered_set>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -48,12 +46,6 @@ struct MessageLoggerOptions {
   /// leaves rows to remove: the next pass then runs right after the next buffer drain instead
   /// of a prune_interval later.
   std::chrono::milliseconds prune_interval{10'000};
-  /// Events whose published row (with the event's data) this logger last accepted, at most:
-  /// a consumed row of one of them is stored without the data, which its published row holds
-  /// (a quarter of the log's text otherwise). Events published by another process, or whose
-  /// published row was dropped or is no longer remembered, keep their data in every row.
-  /// 0: every row holds the data.
-  size_t remembered_events = 32'768;
   size_t prune_batch = 1'000;
   size_t prune_max_batches = 20;
 };
@@ -129,13 +121,8 @@ class MessageLogger final : public EventObserver {
     std::string id;
     std::string text;
     MessageRowKeys keys;
-    bool published = false;  // the event's published row, holding its data
   };
   void Accept(std::vector<PendingRow> rows);
-  /// Whether the published row of `message_id` was accepted recently enough to be remembered.
-  bool PublishedRowAccepted(const std::string& message_id) const;
-  /// Remembers an accepted published row; the caller holds mutex_.
-  void RememberPublishedLocked(const std::string& message_id);
   void Run();
   /// Takes the buffer and writes it; the caller holds no lock.
   void DrainOnce();
@@ -161,11 +148,6 @@ class MessageLogger final : public EventObserver {
   std::condition_variable written_;  // Flush callers: progress
   std::condition_variable space_;    // reporters waiting for room in a full buffer
   std::vector<PendingRow> buffer_;
-  // Hashes of the message ids of accepted published rows, oldest first
-  // (options_.remembered_events): a sixth of the memory the ids would take, and two ids
-  // colliding among ~32,000 in 64 bits is not a concern.
-  std::unordered_set<uint64_t> published_;
-  std::deque<uint64_t> published_order_;
   uint64_t accepted_seq_ = 0;   // observations accepted so far
   uint64_t processed_seq_ = 0;  // of those, written or lost
   bool flush_requested_ = false;

@@ -35,7 +35,6 @@ Result<std::vector<json::object>> FindRows(ReadTransaction& txn, FieldFilter fil
   query.limit = MessageQueries::kMaxTimelineRows;
   query.newest_first = false;
   query.count_total = false;  // only the rows are wanted
-  // Timelines show no event data: rows stored without it (consumed ones) stay so.
   auto page = FindInLog(txn, query);
   if (!page) return std::move(page).error();
   return std::move(page->docs);
@@ -78,7 +77,6 @@ asio::awaitable<Result<MessagePage>> MessageQueries::List(MessageFilter filter, 
     query.newest_first = true;
     auto found = FindInLog(txn, query);
     if (!found) return std::move(found).error();
-    if (auto restored = RestoreEventData(txn, found->docs); !restored) return restored;
     out.rows = std::move(found->docs);
     out.total = found->total;
     return Ok();

@@ -25,9 +25,8 @@ class MessageRoutesTest : public ::testing::Test {
 
   /// Logs one row of `event` with `status` at the clock's time.
   std::string Log(const Envelope& event, std::string_view status, std::string queue = "",
-                  std::string module = "", bool data_in_published_row = false) {
+                  std::string module = "") {
     MessageObservation o;
-    o.data_in_published_row = data_in_published_row;
     o.row_id = ids_.Next();
     o.envelope = event;
     o.status = std::string(status);
@@ -61,23 +60,6 @@ class MessageRoutesTest : public ::testing::Test {
   MessageQueries queries_;
   std::vector<Route> routes_;
 };
-
-TEST_F(MessageRoutesTest, ConsumedRowsStoredWithoutTheDataAreListedWithIt) {
-  const Envelope a = TestEvent(events::kOrderCreated, {{"orderId", "o1"}, {"total", 7}}, "orders",
-                               "c1", "", clock_.Now());
-  Log(a, "published");
-  clock_.Advance(1s);
-  Log(a, "consumed", "payments.events.queue", "payments", true);
-
-  ApiResponse consumed = Get("/api/messages", {{"status", "consumed"}});
-  ASSERT_EQ(consumed.status, 200);
-  const json::object body = BodyOf(consumed);
-  const json::array& data = *GetArray(body, "data");
-  ASSERT_EQ(data.size(), 1u);
-  const json::object* event_data = GetObject(data[0].as_object(), "data");
-  ASSERT_NE(event_data, nullptr);
-  EXPECT_EQ(GetInt(*event_data, "total"), 7);
-}
 
 TEST_F(MessageRoutesTest, ListsNewestFirstWithFiltersAndPagination) {
   const TimePoint t0 = clock_.Now();

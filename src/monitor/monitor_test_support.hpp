@@ -93,23 +93,10 @@ class TempStore {
     ASSERT_TRUE(done.ok()) << done.error().message;
   }
 
-  /// Every row of the message log (all its partitions) matching `filters`, oldest first, as
-  /// readers see them (with the event's data, RestoreEventData).
+  /// Every row of the message log (all its partitions) matching `filters`, oldest first.
   std::vector<json::object> Log(std::vector<FieldFilter> filters = {}) {
     return FindAll(std::move(filters),
-                   [](ReadTransaction& txn, const FindQuery& q) -> Result<FoundPage> {
-                     auto page = FindInLog(txn, q);
-                     if (!page) return page;
-                     if (auto restored = RestoreEventData(txn, page->docs); !restored) {
-                       return std::move(restored).error();
-                     }
-                     return page;
-                   });
-  }
-
-  /// The same rows as stored.
-  std::vector<json::object> StoredLog() {
-    return FindAll({}, [](ReadTransaction& txn, const FindQuery& q) { return FindInLog(txn, q); });
+                   [](ReadTransaction& txn, const FindQuery& q) { return FindInLog(txn, q); });
   }
 
   /// Every document of `collection` matching `filters`, oldest id first.
