@@ -20,6 +20,9 @@ class GuardedChannel final : public notifications::NotificationChannel {
   Result<void> Send(const notifications::OutgoingMessage& message) override {
     return breaker_.Call([&] { return inner_->Send(message); });
   }
+  /// The inner channel's: a guard adds no destination. (Not forwarding it made every e-mail of
+  /// the embedded defaults, which only records, a pending row settled by a second write.)
+  bool RecordsOnly() const override { return inner_->RecordsOnly(); }
 
  private:
   std::unique_ptr<notifications::NotificationChannel> inner_;
