@@ -37,6 +37,31 @@ TEST(Envelope, WireShapeHasTheContractFieldNames) {
   EXPECT_FALSE(md.contains("causationId"));  // omitted when there is no cause
 }
 
+TEST(Envelope, SerializedTextIsTheCompactJsonOfItsObject) {
+  // Written member by member, the text must say what EnvelopeToJson's object says, in the
+  // compact form ToJsonText gives it: escapes, nesting, numbers, with and without a cause.
+  json::object data{{"orderId", "o\"1\\\n\u00e9"},
+                    {"items", json::array{json::object{{"qty", 2}, {"price", 19.99}}}},
+                    {"note", nullptr},
+                    {"flag", true},
+                    {"big", uint64_t{18446744073709551615ull}}};
+  for (const std::string cause : {"", "cause-1"}) {
+    Envelope e = MakeEvent(std::string(events::kOrderCreated), data, "orders", "corr\t1", cause,
+                           FromUnixMillis(1795960987123));
+    e.metadata.retry_count = 3;
+    const std::string text = SerializeEnvelope(e);
+    const json::object expected = EnvelopeToJson(e);
+    auto parsed = ParseJson(text);
+    ASSERT_TRUE(parsed) << text;
+    EXPECT_EQ(*parsed, json::value(expected)) << text;
+    // Compact and in the writer's member order: eventType, metadata, data.
+    json::object ordered{{"eventType", expected.at("eventType")},
+                         {"metadata", expected.at("metadata")},
+                         {"data", expected.at("data")}};
+    EXPECT_EQ(text, ToJsonText(ordered));
+  }
+}
+
 TEST(Envelope, AcceptsUnknownFieldsRejectsMissingOnes) {
   EXPECT_TRUE(
       ParseEnvelope(R"({"eventType":"X","data":{},"metadata":{"messageId":"m"},"extra":1})"));

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "core/json_writer.hpp"
+
 namespace shopflow::monitor {
 
 CollectionSpec MessageLogCollection() {
@@ -70,34 +72,6 @@ json::object ToMessageRow(MessageObservation&& o) {
   return row;
 }
 
-namespace {
-// Member by member, in RowWithoutData's order: the reporting (bus) thread writes every row, and
-// building the row object first cost as much as writing it.
-class RowWriter {
- public:
-  explicit RowWriter(std::string& out) : out_(out) { out_ += '{'; }
-  void String(std::string_view key, std::string_view value) {
-    Key(key);
-    AppendJsonString(out_, value);
-  }
-  void Number(std::string_view key, const json::value& value) {
-    Key(key);
-    AppendJsonValue(out_, value);
-  }
-  void Key(std::string_view key) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    AppendJsonString(out_, key);
-    out_ += ':';
-  }
-  void Close() { out_ += '}'; }
-
- private:
-  std::string& out_;
-  bool first_ = true;
-};
-}  // namespace
-
 std::array<KnownField, 6> MessageRowKeys::Known() const {
   auto present = [](const std::string& v) {
     return v.empty() ? std::nullopt : std::optional<std::string_view>(v);
@@ -111,7 +85,9 @@ std::string ToMessageRowText(const MessageFacts& f, const Envelope& event, Messa
   const EventMetadata& m = event.metadata;
   std::string out;
   out.reserve(1024);
-  RowWriter row(out);
+  // Member by member, in RowWithoutData's order: the reporting (bus) thread writes every row,
+  // and building the row object first cost as much as writing it.
+  JsonObjectWriter row(out);
   row.String("id", f.row_id);
   row.String("messageId", m.message_id);
   row.String("eventType", event.event_type);
@@ -119,7 +95,7 @@ std::string ToMessageRowText(const MessageFacts& f, const Envelope& event, Messa
   row.String("routingKey", f.routing_key);
   row.Key("metadata");
   {
-    RowWriter meta(out);
+    JsonObjectWriter meta(out);
     meta.String("source", m.source);
     meta.String("correlationId", m.correlation_id);
     meta.String("causationId", m.causation_id);
