@@ -55,6 +55,13 @@ InMemoryEventBus::InMemoryEventBus(Topology topology, const Clock& clock,
       }
     }
   }
+  for (const EventInfo& event : AllEvents()) {
+    EventRoute route{event.routing_key, {}};
+    for (const std::string& name : topology_.Route(topology_.events_exchange, event.routing_key)) {
+      if (QueueState* state = FindQueueState(name)) route.queues.push_back(state);
+    }
+    routes_.emplace(event.type, std::move(route));
+  }
 }
 
 InMemoryEventBus::~InMemoryEventBus() { Stop(); }
@@ -113,34 +120,26 @@ void InMemoryEventBus::Stop() {
 
 Result<void> InMemoryEventBus::Publish(std::span<const Envelope> batch) {
   // Validate and route the whole batch before touching any queue, so that a bad envelope
-  // publishes nothing. The topology is immutable: routing needs no lock.
-  struct Routed {
-    std::string_view routing_key;
-    std::vector<QueueState*> queues;
-  };
-  std::vector<Routed> routed;
+  // publishes nothing. Routes are immutable: routing needs no lock.
+  std::vector<const EventRoute*> routed;
   routed.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
-    const std::optional<std::string_view> key = RoutingKeyFor(batch[i].event_type);
-    if (!key) {
+    const auto route = routes_.find(batch[i].event_type);
+    if (route == routes_.end()) {
       return ValidationError("unknown eventType '" + batch[i].event_type + "'",
                              {{"[" + std::to_string(i) + "].eventType", "is not a known event"}});
     }
-    Routed r{*key, {}};
-    for (const std::string& name : topology_.Route(topology_.events_exchange, *key)) {
-      if (QueueState* state = FindQueueState(name)) r.queues.push_back(state);
-    }
-    routed.push_back(std::move(r));
+    routed.push_back(&route->second);
   }
   // One copy of the event per destination queue, made before taking the lock that every
   // consumer thread needs to take its next delivery (copying under it was ~1.5 % of the CPU).
   std::vector<std::pair<QueueState*, Message>> staged;
   for (size_t i = 0; i < batch.size(); ++i) {
-    for (QueueState* queue : routed[i].queues) {
+    for (QueueState* queue : routed[i]->queues) {
       Message message;
       message.delivery.envelope = batch[i];
       message.delivery.queue = queue->name;
-      message.delivery.routing_key = std::string(routed[i].routing_key);
+      message.delivery.routing_key = std::string(routed[i]->routing_key);
       staged.emplace_back(queue, std::move(message));
     }
   }
@@ -148,8 +147,8 @@ Result<void> InMemoryEventBus::Publish(std::span<const Envelope> batch) {
   std::unique_lock lock(mu_);
   if (options_.max_queue_depth > 0) {
     auto full = [&] {
-      for (const Routed& r : routed) {
-        for (const QueueState* q : r.queues) {
+      for (const EventRoute* r : routed) {
+        for (const QueueState* q : r->queues) {
           if (q->consumers > 0 && q->ready.size() >= options_.max_queue_depth) return true;
         }
       }
@@ -162,9 +161,9 @@ Result<void> InMemoryEventBus::Publish(std::span<const Envelope> batch) {
     }
   }
   if (stopping_) return UnavailableError("in-memory event bus is stopped");
-  for (const Routed& r : routed) {
+  for (const EventRoute* r : routed) {
     ++counters_.published;
-    if (r.queues.empty()) ++counters_.unroutable;
+    if (r->queues.empty()) ++counters_.unroutable;
   }
   for (auto& [queue, message] : staged) EnqueueLocked(*queue, std::move(message));
   return Ok();

@@ -152,6 +152,11 @@ class InMemoryEventBus final : public EventBus {
     QueueState* queue;  // not owned: a node of queues_
     Message message;
   };
+  /// Where the events exchange sends one event type.
+  struct EventRoute {
+    std::string_view routing_key;     // EventInfo's (static storage)
+    std::vector<QueueState*> queues;  // not owned: nodes of queues_
+  };
   struct Subscription {
     QueueState* queue;  // not owned: a node of queues_
     std::shared_ptr<const BatchEventHandler> handler;
@@ -186,6 +191,9 @@ class InMemoryEventBus final : public EventBus {
   // The map itself is immutable after construction (lookups need no lock); QueueState contents
   // are guarded by mu_.
   std::map<std::string, QueueState, std::less<>> queues_;
+  // Every known event type's route, resolved once at construction (immutable; no lock): matching
+  // the routing key against every binding on each publish was ~8 % of the relay thread.
+  std::map<std::string_view, EventRoute, std::less<>> routes_;
   // Guarded by mu_. Equal due times keep insertion order (multimap inserts at the end of the
   // equal range), so redeliveries due together stay FIFO.
   std::multimap<TimePoint, ScheduledMessage> scheduled_;
