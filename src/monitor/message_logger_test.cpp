@@ -486,7 +486,10 @@ TEST(MessageLogTest, TheRowsKeysAreWhatItsTextHoldsInEveryIndexedField) {
     const auto row = ParseJson(ToMessageRowText(observation, observation.envelope, &keys));
     ASSERT_TRUE(row.ok());
     const auto known = keys.Known();
-    for (const auto& field : MessageLogCollection().indexed_fields) {
+    std::vector<std::string> fields = MessageLogCollection().indexed_fields;
+    for (const auto& field : MessageLogCollection().column_fields) fields.push_back(field);
+    ASSERT_EQ(fields.size(), known.size());
+    for (const auto& field : fields) {
       const auto k = std::find_if(known.begin(), known.end(),
                                   [&](const KnownField& f) { return f.name == field; });
       ASSERT_NE(k, known.end()) << field;

@@ -29,6 +29,13 @@ struct CollectionSpec {
   /// logger prunes by age and count on every backend). Empty field: no TTL.
   std::string expire_field;
   std::chrono::seconds expire_after{0};
+  /// Fields queries filter on whose few distinct values make an index cost more to keep than it
+  /// saves (a log row's status, 4 values, written ~30,000 times a second at the peak: every
+  /// insert rewrote the tail page of each value's range). SQLite keeps them in plain columns
+  /// filled on write, without an index, so a filter compares a column instead of parsing each
+  /// document; MongoDB filters on the document's field. A field also in indexed_fields or
+  /// unique_fields is indexed.
+  std::vector<std::string> column_fields;
 };
 
 /// The collections of several services, each name once (services share some, such as

@@ -313,6 +313,7 @@ struct CollectionInfo {
   std::string table;                           // quoted
   std::set<std::string, std::less<>> indexed;  // every field with a column of its own
   std::set<std::string, std::less<>> unique;
+  std::set<std::string, std::less<>> unindexed;  // those of `indexed` with a column only
   // The indexed fields whose columns the store fills on insert and replace (in the order of
   // the statements below); the others are generated columns of a table made by an earlier
   // version, which SQLite fills with json_extract. Set by ApplySchema.
@@ -349,7 +350,7 @@ Result<Schema> BuildSchema(const std::vector<CollectionSpec>& specs) {
     if (!seen.insert(lower).second) {
       return UnavailableError("collection '" + spec.name + "' is declared twice");
     }
-    CollectionInfo info{spec.name, Quote(spec.name), {}, {}, {}, {}, {}};
+    CollectionInfo info{spec.name, Quote(spec.name), {}, {}, {}, {}, {}, {}};
     std::set<std::string> seen_fields;
     auto add_field = [&](const std::string& field, bool unique) -> Result<void> {
       if (!IsValidIdentifier(field)) {
@@ -369,6 +370,11 @@ Result<Schema> BuildSchema(const std::vector<CollectionSpec>& specs) {
     }
     for (const auto& field : spec.indexed_fields) {
       if (auto added = add_field(field, false); !added) return std::move(added).error();
+    }
+    for (const auto& field : spec.column_fields) {
+      if (info.indexed.contains(field)) continue;  // indexed anyway
+      if (auto added = add_field(field, false); !added) return std::move(added).error();
+      info.unindexed.insert(field);
     }
     schema.collections.emplace(spec.name, std::move(info));
   }
@@ -474,6 +480,11 @@ Result<void> ApplySchema(Connection& db, Schema& schema) {
       const std::string index = Quote((unique ? "ux:" : "ix:") + name + ":" + field);
       const std::string stale = Quote((unique ? "ix:" : "ux:") + name + ":" + field);
       if (auto done = db.Exec("DROP INDEX IF EXISTS " + stale); !done) return done;
+      if (info.unindexed.contains(field)) {
+        // A column only (CollectionSpec::column_fields); an earlier version indexed it.
+        if (auto done = db.Exec("DROP INDEX IF EXISTS " + index); !done) return done;
+        continue;
+      }
       if (auto done =
               db.Exec(std::string("CREATE ") + (unique ? "UNIQUE " : "") + "INDEX IF NOT EXISTS " +
                       index + " ON " + info.table + " (" + Quote(column) + ")");

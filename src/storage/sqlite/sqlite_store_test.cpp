@@ -682,6 +682,58 @@ TEST_F(SqliteStoreTest, TablesWithGeneratedColumnsFromAnEarlierVersionKeepWorkin
   EXPECT_EQ(Count(*store, "log"), 4);
 }
 
+TEST_F(SqliteStoreTest, ColumnFieldsGetAFilledColumnButNoIndexAndLoseAnEarlierOne) {
+  // CollectionSpec::column_fields: a column the store fills (filters compare it instead of
+  // parsing documents) without the index an earlier version kept for it.
+  {
+    RawDb raw(path_, /*create=*/true);
+    raw.Exec("CREATE TABLE log (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, \"f:kind\")");
+    raw.Exec("CREATE INDEX \"ix:log:kind\" ON log (\"f:kind\")");
+    raw.Exec("INSERT INTO log (id, doc, \"f:kind\") VALUES ('old', '{\"kind\":\"even\"}', 'even')");
+  }
+  CollectionSpec log{"log", {"at"}, {}};
+  log.column_fields = {"kind"};
+  CollectionSpec fresh{"fresh", {}, {}};
+  fresh.column_fields = {"kind"};
+  auto store = OpenOrFail(Options({log, fresh}));
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(IsOk(WriteAndWait(*store, [](Transaction& tx) -> Result<void> {
+    for (int i = 0; i < 4; ++i) {
+      const std::string id = "r" + std::to_string(i);
+      json::object doc{{"kind", i % 2 ? "odd" : "even"}, {"at", id}};
+      if (auto in = tx.Insert("log", id, doc); !in) return in;
+      if (auto in = tx.Insert("fresh", id, doc); !in) return in;
+    }
+    const KnownField known[] = {{"kind", "odd"}, {"at", "t"}};
+    if (auto in = tx.InsertTextIndexed("log", "t", R"({"kind":"odd","at":"t"})", known); !in) {
+      return in;
+    }
+    return tx.Replace("log", "r0", {{"kind", "odd"}, {"at", "r0"}});
+  })));
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Query("SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                      "(tbl_name = 'log' OR tbl_name = 'fresh') AND name NOT LIKE 'sqlite_%' "
+                      "ORDER BY name"),
+            (std::vector<std::vector<std::string>>{{"ix:log:at"}}));
+  for (const char* table : {"log", "fresh"}) {
+    EXPECT_EQ(raw.ColumnKinds(table)["f:kind"], "0") << table;
+    EXPECT_EQ(raw.Mismatches(table, "kind"), std::vector<std::vector<std::string>>{}) << table;
+  }
+  // A filter on the column: "SCAN", no index named, and the right rows.
+  const auto plan = raw.Query("EXPLAIN QUERY PLAN SELECT id FROM log WHERE \"f:kind\" = 'odd'");
+  ASSERT_FALSE(plan.empty());
+  EXPECT_EQ(plan[0].back().find("ix:log:kind"), std::string::npos) << plan[0].back();
+  int64_t odd = -1;
+  ASSERT_TRUE(IsOk(WriteAndWait(*store, [&](Transaction& tx) -> Result<void> {
+    const FieldFilter f{"kind", FieldFilter::Op::kEq, "odd"};
+    auto n = tx.Count("log", {&f, 1});
+    if (!n) return std::move(n).error();
+    odd = *n;
+    return Ok();
+  })));
+  EXPECT_EQ(odd, 4);  // r0 (replaced), r1, r3, t
+}
+
 TEST_F(SqliteStoreTest, ConflictDetailsNameTheClashingField) {
   auto store = OpenOrFail(Options());
   ASSERT_NE(store, nullptr);
