@@ -1,5 +1,8 @@
 // rabbitmq-c in quarantine: the wrappers of amqp_wrappers.hpp, one blocking connection each.
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <algorithm>
@@ -368,6 +371,13 @@ bool Connection::HasBufferedInput() const {
 }
 
 int Connection::SocketFd() const { return amqp_get_sockfd(state_.get()); }
+
+void Connection::SetCorked(bool corked) {
+  const int fd = SocketFd();
+  if (fd < 0) return;  // no socket left: nothing to hold back or to send
+  const int value = corked ? 1 : 0;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+}
 
 Result<std::optional<InboundEvent>> Connection::Next(std::chrono::milliseconds timeout) {
   using Clock = std::chrono::steady_clock;

@@ -310,6 +310,8 @@ class AmqpEventBus::Publisher {
       inflight_.push_back(job);  // all of them first: a failure below fails them all
     }
     size_t sent = 0;
+    // The whole burst in full segments; sent when this returns, on an error too.
+    const amqp::CorkedWrites corked(c);
     for (auto& job : jobs) {
       for (const OutgoingMessage& message : job->messages) {
         if (auto r = c.Publish(kMainChannel, message, /*mandatory=*/true); !r) return r;

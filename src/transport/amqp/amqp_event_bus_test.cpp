@@ -6,6 +6,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -478,6 +483,57 @@ TEST_F(AmqpEventBusTest, ABatchOfAThousandIsConfirmedPipelined) {
   std::set<std::string> expected;
   for (const Envelope& e : batch) expected.insert(e.metadata.message_id);
   EXPECT_EQ(inventory.Ids(), expected);
+}
+
+// The publisher corks its socket around a burst (CorkedWrites): while corked the kernel holds
+// what was written (unsent bytes in the send queue, SIOCOUTQNSD); releasing the guard sends it,
+// and every message is then confirmed by the broker.
+TEST_F(AmqpEventBusTest, CorkedWritesHoldABurstUntilReleasedThenAllIsConfirmed) {
+  auto opened = amqp::Connection::Open(vhost_->url(), {});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  amqp::Connection& c = **opened;
+  ASSERT_TRUE(c.OpenChannel(1).ok());
+  ASSERT_TRUE(c.SelectConfirms(1).ok());
+  const int fd = c.SocketFd();
+  auto unsent = [fd] {
+    int bytes = -1;
+    EXPECT_EQ(ioctl(fd, SIOCOUTQNSD, &bytes), 0);
+    return bytes;
+  };
+  auto cork = [fd] {
+    int value = -1;
+    socklen_t size = sizeof value;
+    EXPECT_EQ(getsockopt(fd, IPPROTO_TCP, TCP_CORK, &value, &size), 0);
+    return value;
+  };
+  constexpr int kBurst = 20;
+  {
+    const amqp::CorkedWrites corked(c);
+    EXPECT_EQ(cork(), 1);
+    for (int i = 0; i < kBurst; ++i) {
+      amqp::OutgoingMessage m;
+      m.routing_key = "shopflow.test.nowhere";  // default exchange, no such queue: still confirmed
+      m.properties.message_id = std::to_string(i);
+      m.body = std::string(100, 'x');
+      ASSERT_TRUE(c.Publish(1, m, /*mandatory=*/false).ok());
+    }
+    // Far less than a segment: all of it still held.
+    EXPECT_GT(unsent(), kBurst * 100);
+  }
+  EXPECT_EQ(cork(), 0);
+  EXPECT_TRUE(WaitUntil([&] { return unsent() == 0; }, 5s));
+  uint64_t confirmed = 0;
+  const auto deadline = SteadyClock::now() + 20s;
+  while (confirmed < kBurst && SteadyClock::now() < deadline) {
+    auto event = c.Next(100ms);
+    ASSERT_TRUE(event.ok()) << event.error().message;
+    if (!*event) continue;
+    if (const auto* confirm = std::get_if<amqp::Confirm>(&**event)) {
+      EXPECT_TRUE(confirm->ack);
+      confirmed = std::max(confirmed, confirm->delivery_tag);  // RabbitMQ confirms in order
+    }
+  }
+  EXPECT_EQ(confirmed, static_cast<uint64_t>(kBurst));
 }
 
 // Batches published without waiting (the outbox relay keeps several in flight): each completes
