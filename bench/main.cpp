@@ -23,6 +23,7 @@ struct ServerOptions {
   std::string spawn;                    // binary to start
   std::vector<std::string> spawn_args;  // its arguments (after "--")
   pid_t pid = 0;                        // or a running server's pid
+  pid_t broker_pid = 0;                 // the broker's process, measured beside the server
   bool echo = false;                    // show the spawned server's output on stderr
 };
 
@@ -33,6 +34,9 @@ void AddServerOptions(CLI::App* cmd, ServerOptions& s) {
                   "Start this shopflow binary (arguments after --; default: serve --port 0 "
                   "--data-dir <fresh temp dir>), measure start-up, CPU and peak RSS, stop it");
   cmd->add_option("--pid", s.pid, "Measure CPU and RSS of this running server process");
+  cmd->add_option("--broker-pid", s.broker_pid,
+                  "Also measure this process's CPU (RabbitMQ's beam.smp on the same machine: in "
+                  "RabbitMQ mode it spends about as much per order as shopflow)");
   cmd->add_flag("--echo-server", s.echo, "Copy the spawned server's output to stderr");
   cmd->add_option("server_args", s.spawn_args, "Arguments for the --spawn binary (after --)");
 }
@@ -81,6 +85,7 @@ class Server {
   void Begin() {
     begin_ = SteadyClock::now();
     if (options_.pid > 0) before_ = SampleProcess(options_.pid);
+    if (options_.broker_pid > 0) broker_before_ = SampleProcess(options_.broker_pid);
     self_before_ = SelfCpuSeconds();
   }
 
@@ -89,12 +94,17 @@ class Server {
     const double wall = SecondsBetween(begin_, SteadyClock::now());
     const auto r1 = [](double v) { return std::round(v * 10.0) / 10.0; };
     report["client_cpu_percent"] = r1((SelfCpuSeconds() - self_before_) / wall * 100.0);
+    if (options_.broker_pid > 0) AddBroker(report, wall);
     if (options_.pid <= 0) return;
     const ProcessSample after = SampleProcess(options_.pid);
     json::object server{{"pid", options_.pid}};
     if (before_.ok && after.ok) {
       server["cpu_seconds"] = r1(after.cpu_seconds - before_.cpu_seconds);
       server["cpu_percent"] = r1((after.cpu_seconds - before_.cpu_seconds) / wall * 100.0);
+      if (const double settled = Settled(report); settled > 0) {
+        server["cpu_ms_per_order"] =
+            std::round((after.cpu_seconds - before_.cpu_seconds) * 1e6 / settled) / 1000.0;
+      }
       server["peak_rss_mb"] = r1(after.vm_hwm_mb);
       server["rss_mb"] = r1(after.vm_rss_mb);
     }
@@ -103,12 +113,36 @@ class Server {
   }
 
  private:
+  // An orders run's settled orders (0 for other modes).
+  static double Settled(const json::object& report) {
+    const auto it = report.find("settled");
+    return it != report.end() && it->value().is_number() ? it->value().to_number<double>() : 0;
+  }
+
+  // The broker's CPU over the run, and per settled order for an orders run.
+  void AddBroker(json::object& report, double wall) const {
+    const ProcessSample after = SampleProcess(options_.broker_pid);
+    json::object broker{{"pid", options_.broker_pid}};
+    if (broker_before_.ok && after.ok) {
+      const double cpu = after.cpu_seconds - broker_before_.cpu_seconds;
+      broker["cpu_seconds"] = std::round(cpu * 100.0) / 100.0;
+      broker["cpu_percent"] = std::round(cpu / wall * 1000.0) / 10.0;
+      if (const double settled = Settled(report); settled > 0) {
+        broker["cpu_ms_per_order"] = std::round(cpu * 1e6 / settled) / 1000.0;
+      }
+    } else {
+      broker["error"] = "cannot read /proc/" + std::to_string(options_.broker_pid) + "/stat";
+    }
+    report["broker_process"] = std::move(broker);
+  }
+
   ServerOptions options_;
   SpawnedServer spawned_;
   std::string temp_dir_;
   double startup_ms_ = -1;
   SteadyClock::time_point begin_{};
   ProcessSample before_;
+  ProcessSample broker_before_;
   double self_before_ = 0;
 };
 
@@ -161,6 +195,9 @@ void PrintHuman(const json::object& r) {
   }
   if (r.contains("server") && mode != "startup") {
     std::cout << "  server process    " << JsonLine(r.at("server")) << "\n";
+  }
+  if (r.contains("broker_process")) {
+    std::cout << "  broker process    " << JsonLine(r.at("broker_process")) << "\n";
   }
   if (r.contains("client_cpu_percent")) {
     std::cout << "  bench CPU         " << get("client_cpu_percent") << " %\n";
