@@ -101,10 +101,7 @@ class Server {
     if (before_.ok && after.ok) {
       server["cpu_seconds"] = r1(after.cpu_seconds - before_.cpu_seconds);
       server["cpu_percent"] = r1((after.cpu_seconds - before_.cpu_seconds) / wall * 100.0);
-      if (const double settled = Settled(report); settled > 0) {
-        server["cpu_ms_per_order"] =
-            std::round((after.cpu_seconds - before_.cpu_seconds) * 1e6 / settled) / 1000.0;
-      }
+      AddCpuPerOrder(server, after.cpu_seconds - before_.cpu_seconds, report);
       server["peak_rss_mb"] = r1(after.vm_hwm_mb);
       server["rss_mb"] = r1(after.vm_rss_mb);
     }
@@ -113,10 +110,12 @@ class Server {
   }
 
  private:
-  // An orders run's settled orders (0 for other modes).
-  static double Settled(const json::object& report) {
+  // `cpu_ms_per_order` into `block` when `report` is an orders run that settled any.
+  static void AddCpuPerOrder(json::object& block, double cpu_seconds, const json::object& report) {
     const auto it = report.find("settled");
-    return it != report.end() && it->value().is_number() ? it->value().to_number<double>() : 0;
+    if (it == report.end() || !it->value().is_number()) return;
+    const double settled = it->value().to_number<double>();
+    if (settled > 0) block["cpu_ms_per_order"] = std::round(cpu_seconds * 1e6 / settled) / 1000.0;
   }
 
   // The broker's CPU over the run, and per settled order for an orders run.
@@ -127,9 +126,7 @@ class Server {
       const double cpu = after.cpu_seconds - broker_before_.cpu_seconds;
       broker["cpu_seconds"] = std::round(cpu * 100.0) / 100.0;
       broker["cpu_percent"] = std::round(cpu / wall * 1000.0) / 10.0;
-      if (const double settled = Settled(report); settled > 0) {
-        broker["cpu_ms_per_order"] = std::round(cpu * 1e6 / settled) / 1000.0;
-      }
+      AddCpuPerOrder(broker, cpu, report);
     } else {
       broker["error"] = "cannot read /proc/" + std::to_string(options_.broker_pid) + "/stat";
     }
