@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "app/consumer_threads.hpp"
 #include "app/guarded_channel.hpp"
 #include "app/guarded_gateway.hpp"
 #include "app/inventory_catalog.hpp"
@@ -312,7 +313,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   auto subscribe = [&](std::string_view module, std::string_view queue, EventHandler handler) {
     handler = p->faults->Wrap(std::string(module), std::move(handler));
     SubscribeOptions options;
-    options.concurrency = settings.consumer_threads;
+    options.concurrency = ConsumerThreadsFor(settings, /*batch=*/false);
     p->events->Subscribe(std::string(queue), std::move(handler), options);
   };
   // Orders, inventory and notifications take the deliveries waiting on their queues together:
@@ -323,7 +324,7 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
                              BatchEventHandler handler) {
     handler = p->faults->WrapBatch(std::string(module), std::move(handler));
     SubscribeOptions options;
-    options.concurrency = settings.consumer_threads;
+    options.concurrency = ConsumerThreadsFor(settings, /*batch=*/true);
     options.max_batch = settings.consumer_batch;
     p->events->SubscribeBatch(std::string(queue), std::move(handler), options);
   };

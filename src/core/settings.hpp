@@ -44,9 +44,9 @@ struct Settings {
   int retry_max_attempts = 5;                           // SHOPFLOW_RETRY_MAX_ATTEMPTS
   std::chrono::milliseconds retry_initial_delay{1000};  // SHOPFLOW_RETRY_INITIAL_DELAY_MS
   /// Handler threads per module queue (competing consumers; with RabbitMQ each has its own
-  /// connection). The store groups their writes into shared commits, so more threads mean
-  /// fewer commits per event; handlers are idempotent and order-independent per order.
-  int consumer_threads = 4;  // SHOPFLOW_CONSUMER_THREADS
+  /// connection); handlers are idempotent and order-independent per order. 0 = auto
+  /// (ConsumerThreadsFor in app/consumer_threads.hpp picks per bus and queue).
+  int consumer_threads = 0;  // SHOPFLOW_CONSUMER_THREADS ("auto" or 1-64)
   int consumer_batch = 32;   // SHOPFLOW_CONSUMER_BATCH: deliveries applied in one transaction
   /// How long a consumer remembers a messageId it applied (the inbox); 0 = forever. A message
   /// delivered again after that is applied again (storage/store_retention.hpp).

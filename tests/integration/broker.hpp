@@ -1,6 +1,9 @@
 #pragma once
 
+#include <array>
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "core/ids.hpp"
@@ -22,6 +25,21 @@ class ScratchVhost {
   bool ok() const { return ok_; }
   const std::string& name() const { return name_; }
   std::string url() const { return "amqp://admin:admin123@127.0.0.1:5672/" + name_; }
+
+  /// Consumers of `queue` in this virtual host (lines of `rabbitmqctl list_consumers`).
+  int ConsumersOf(const std::string& queue) const {
+    const std::string command = "rabbitmqctl list_consumers -q -p " + name_ + " queue_name";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+    if (!pipe) return -1;
+    int count = 0;
+    std::array<char, 512> line{};
+    while (fgets(line.data(), static_cast<int>(line.size()), pipe.get())) {
+      std::string listed(line.data());
+      while (!listed.empty() && (listed.back() == '\n' || listed.back() == ' ')) listed.pop_back();
+      if (listed == queue) ++count;
+    }
+    return count;
+  }
 
   static bool Run(const std::string& command) {
     return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
