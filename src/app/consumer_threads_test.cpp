@@ -9,12 +9,16 @@
 namespace shopflow {
 namespace {
 
-Settings Loaded(std::map<std::string, std::string> vars) {
-  auto s = LoadSettings("", [vars](const std::string& name) -> std::optional<std::string> {
+EnvLookup Env(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
     auto it = vars.find(name);
     if (it == vars.end()) return std::nullopt;
     return it->second;
-  });
+  };
+}
+
+Settings Loaded(std::map<std::string, std::string> vars) {
+  auto s = LoadSettings("", Env(std::move(vars)));
   EXPECT_TRUE(s) << s.error().message;
   return s ? *s : Settings{};
 }
@@ -45,10 +49,7 @@ TEST(ConsumerThreadsFor, AnExplicitCountAppliesToEveryQueueOnEitherBus) {
 
 TEST(ConsumerThreadsFor, TheSettingRejectsAnythingButAutoOrOneToSixtyFour) {
   for (const char* bad : {"0", "65", "-1", "Auto", "four", ""}) {
-    auto s = LoadSettings("", [bad](const std::string& name) -> std::optional<std::string> {
-      if (name == "SHOPFLOW_CONSUMER_THREADS") return std::string(bad);
-      return std::nullopt;
-    });
+    auto s = LoadSettings("", Env({{"SHOPFLOW_CONSUMER_THREADS", bad}}));
     ASSERT_FALSE(s) << "accepted '" << bad << "'";
     ASSERT_EQ(s.error().details.size(), 1u);
     EXPECT_EQ(s.error().details[0].field, "SHOPFLOW_CONSUMER_THREADS");

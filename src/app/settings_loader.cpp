@@ -138,12 +138,10 @@ const std::vector<Field>& Fields() {
       {"retryInitialDelayMs", "SHOPFLOW_RETRY_INITIAL_DELAY_MS",
        DurationSetter(&Settings::retry_initial_delay)},
       {"consumerThreads", "SHOPFLOW_CONSUMER_THREADS",
-       [](Settings& s, std::string_view text) {
-         if (text == "auto") {
-           s.consumer_threads = 0;
-           return true;
-         }
-         return IntSetter(&Settings::consumer_threads, 1, 64)(s, text);
+       [count = IntSetter(&Settings::consumer_threads, 1, 64)](Settings& s, std::string_view text) {
+         if (text != "auto") return count(s, text);
+         s.consumer_threads = 0;  // ConsumerThreadsFor decides per bus and queue
+         return true;
        }},
       {"consumerBatch", "SHOPFLOW_CONSUMER_BATCH", IntSetter(&Settings::consumer_batch, 1, 1000)},
       {"gatewayLatencyMs", "SHOPFLOW_GATEWAY_LATENCY_MS",

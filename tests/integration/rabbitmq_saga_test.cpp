@@ -50,6 +50,16 @@ class RabbitSaga : public AppTest {
     return s;
   }
 
+  /// Whether health reports every consumer connection up within 30 s.
+  bool AllConsumersConnected() {
+    return WaitFor(
+        [&] {
+          auto health = Get("/api/health").Json().as_object();
+          return health.at("services").as_object().at("rabbitmq").as_bool();
+        },
+        std::chrono::seconds(30));
+  }
+
   std::vector<ProductBook> MakeProducts(int64_t stock) {
     std::vector<ProductBook> products;
     for (int i = 0; i < 3; ++i) {
@@ -74,24 +84,14 @@ TEST_F(RabbitSaga, EveryOrderSettlesOverRabbitMQ) {
   EXPECT_EQ(by_status["paid"] + by_status["failed"] + by_status["cancelled"], 80);
   // Every consumer connected: the saga can finish before the last consumer connection is up
   // on a loaded machine (CI saw it), and health reports each one.
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        auto health = Get("/api/health").Json().as_object();
-        return health.at("services").as_object().at("rabbitmq").as_bool();
-      },
-      std::chrono::seconds(30)));
+  EXPECT_TRUE(AllConsumersConnected());
 }
 
 // SHOPFLOW_CONSUMER_THREADS' default (auto) with RabbitMQ: one consumer for each queue the
 // module takes in batches (more would split every batch between connections), four competing
 // ones for payments, which takes one delivery at a time; one for each dead-letter queue.
 TEST_F(RabbitSaga, AutoConsumerThreadsGiveOneConsumerPerBatchQueueAndFourForPayments) {
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto health = Get("/api/health").Json().as_object();
-        return health.at("services").as_object().at("rabbitmq").as_bool();
-      },
-      std::chrono::seconds(30)));
+  ASSERT_TRUE(AllConsumersConnected());
   EXPECT_EQ(vhost_.ConsumersOf("orders.events.queue"), 1);
   EXPECT_EQ(vhost_.ConsumersOf("inventory.events.queue"), 1);
   EXPECT_EQ(vhost_.ConsumersOf("notifications.events.queue"), 1);
