@@ -310,21 +310,15 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
   if (runs("payments")) fault_targets.emplace_back("gateway");
   p->faults = std::make_unique<monitor::FaultInjector>(clock, fault_targets, faults_on);
   // Consumers: each module's handler on its own queue (EVENTS.md topology).
-  auto subscribe = [&](std::string_view module, std::string_view queue, EventHandler handler) {
-    handler = p->faults->Wrap(std::string(module), std::move(handler));
-    SubscribeOptions options;
-    options.concurrency = ConsumerThreadsFor(settings, /*batch=*/false);
-    p->events->Subscribe(std::string(queue), std::move(handler), options);
-  };
-  // Orders, inventory and notifications take the deliveries waiting on their queues together:
-  // one transaction (one commit, one wait) for all of them instead of one each (notifications:
-  // one to store them, the channel calls one by one, one to settle them). Payments call the
-  // gateway inside the saga step and keep one delivery at a time.
+  // Every module takes the deliveries waiting on its queue together: one transaction (one
+  // commit, one wait) for all of them instead of one each (notifications: one to store them,
+  // the channel calls one by one, one to settle them; payments: one to begin the charges, the
+  // gateway's answers awaited together).
   auto subscribe_batch = [&](std::string_view module, std::string_view queue,
                              BatchEventHandler handler) {
     handler = p->faults->WrapBatch(std::string(module), std::move(handler));
     SubscribeOptions options;
-    options.concurrency = ConsumerThreadsFor(settings, /*batch=*/true);
+    options.concurrency = ConsumerThreadsFor(settings);
     options.max_batch = settings.consumer_batch;
     p->events->SubscribeBatch(std::string(queue), std::move(handler), options);
   };
@@ -385,17 +379,22 @@ Result<std::unique_ptr<Application>> Application::Create(Settings settings, cons
     p->payment_worker =
         std::make_unique<payments::PaymentWorker>(*p->store, *p->gateway, clock, payment_options);
     add_routes(payments::PaymentRoutes(*p->payments));
-    EventHandler handler = p->payment_events->AsEventHandler();
+    auto* events = p->payment_events.get();
+    BatchEventHandler handler = [events](std::span<const Delivery> d) {
+      return events->HandleBatch(d);
+    };
     if (order_replica) {
+      // The orders this process hears of, for the API's questions (payments/order_replica.hpp).
       Store* store = p->store.get();
-      handler = [store, inner = std::move(handler)](const Delivery& d) {
-        if (auto recorded = payments::RecordOrderEvent(*store, d.envelope); !recorded) {
-          return HandlerOutcome::Retry(recorded.error().message);
+      handler = [store, inner = std::move(handler)](std::span<const Delivery> d) {
+        if (auto recorded = payments::RecordOrderEvents(*store, d); !recorded) {
+          return std::vector<HandlerOutcome>(d.size(),
+                                             HandlerOutcome::Retry(recorded.error().message));
         }
         return inner(d);
       };
     }
-    subscribe("payments", payments::PaymentEventHandler::kQueue, std::move(handler));
+    subscribe_batch("payments", payments::PaymentEventHandler::kQueue, std::move(handler));
   }
 
   if (runs("notifications")) {

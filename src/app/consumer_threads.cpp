@@ -2,11 +2,10 @@
 
 namespace shopflow {
 
-int ConsumerThreadsFor(const Settings& settings, bool batch) {
+int ConsumerThreadsFor(const Settings& settings) {
   if (settings.consumer_threads > 0) return settings.consumer_threads;
-  constexpr int kCompeting = 4;
-  if (settings.rabbitmq_url.empty()) return kCompeting;
-  return batch ? 1 : kCompeting;
+  constexpr int kEmbeddedCompeting = 4;
+  return settings.rabbitmq_url.empty() ? kEmbeddedCompeting : 1;
 }
 
 }  // namespace shopflow

@@ -9,11 +9,9 @@ namespace shopflow {
 /// - the embedded bus: 4 for every queue. Its threads share one in-process queue, so a thread
 ///   that is free takes what arrived while the others wait for their commits: more writes per
 ///   group commit.
-/// - RabbitMQ: 1 for a queue consumed in batches (`batch`: orders, inventory, notifications)
-///   and 4 for one consumed a delivery at a time (payments). Each consumer is a connection the
-///   broker deals deliveries to in turn whether it is busy or not, so four split every batch
-///   four ways (four commits, four acks, four wake-ups where one does); a one-at-a-time
-///   consumer needs several so that their writes share a commit.
-int ConsumerThreadsFor(const Settings& settings, bool batch);
+/// - RabbitMQ: 1 for every queue (each is consumed in batches). Each consumer is a connection
+///   the broker deals deliveries to in turn whether it is busy or not, so four split every
+///   batch four ways (four commits, four acks, four wake-ups where one does).
+int ConsumerThreadsFor(const Settings& settings);
 
 }  // namespace shopflow

@@ -24,26 +24,22 @@ Settings Loaded(std::map<std::string, std::string> vars) {
 }
 
 TEST(ConsumerThreadsFor, AutoGivesTheEmbeddedBusFourPerQueue) {
-  const Settings s = Loaded({});
-  EXPECT_EQ(ConsumerThreadsFor(s, /*batch=*/true), 4);
-  EXPECT_EQ(ConsumerThreadsFor(s, /*batch=*/false), 4);
+  EXPECT_EQ(ConsumerThreadsFor(Loaded({})), 4);
 }
 
-TEST(ConsumerThreadsFor, AutoGivesRabbitMqOneBatchConsumerAndFourOneAtATime) {
-  const Settings s = Loaded({{"RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"}});
-  EXPECT_EQ(ConsumerThreadsFor(s, /*batch=*/true), 1);
-  EXPECT_EQ(ConsumerThreadsFor(s, /*batch=*/false), 4);
+TEST(ConsumerThreadsFor, AutoGivesRabbitMqOneConsumerPerQueue) {
+  EXPECT_EQ(ConsumerThreadsFor(Loaded({{"RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"}})),
+            1);
   // "auto" spelled out is the default.
   const Settings spelled = Loaded({{"RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"},
                                    {"SHOPFLOW_CONSUMER_THREADS", "auto"}});
-  EXPECT_EQ(ConsumerThreadsFor(spelled, /*batch=*/true), 1);
+  EXPECT_EQ(ConsumerThreadsFor(spelled), 1);
 }
 
 TEST(ConsumerThreadsFor, AnExplicitCountAppliesToEveryQueueOnEitherBus) {
   for (const char* url : {"", "amqp://guest:guest@127.0.0.1:5672/"}) {
     const Settings s = Loaded({{"RABBITMQ_URL", url}, {"SHOPFLOW_CONSUMER_THREADS", "3"}});
-    EXPECT_EQ(ConsumerThreadsFor(s, /*batch=*/true), 3) << url;
-    EXPECT_EQ(ConsumerThreadsFor(s, /*batch=*/false), 3) << url;
+    EXPECT_EQ(ConsumerThreadsFor(s), 3) << url;
   }
 }
 

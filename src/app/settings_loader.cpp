@@ -140,7 +140,7 @@ const std::vector<Field>& Fields() {
       {"consumerThreads", "SHOPFLOW_CONSUMER_THREADS",
        [count = IntSetter(&Settings::consumer_threads, 1, 64)](Settings& s, std::string_view text) {
          if (text != "auto") return count(s, text);
-         s.consumer_threads = 0;  // ConsumerThreadsFor decides per bus and queue
+         s.consumer_threads = 0;  // ConsumerThreadsFor decides per bus
          return true;
        }},
       {"consumerBatch", "SHOPFLOW_CONSUMER_BATCH", IntSetter(&Settings::consumer_batch, 1, 1000)},

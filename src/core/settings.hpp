@@ -45,7 +45,7 @@ struct Settings {
   std::chrono::milliseconds retry_initial_delay{1000};  // SHOPFLOW_RETRY_INITIAL_DELAY_MS
   /// Handler threads per module queue (competing consumers; with RabbitMQ each has its own
   /// connection); handlers are idempotent and order-independent per order. 0 = auto
-  /// (ConsumerThreadsFor in app/consumer_threads.hpp picks per bus and queue).
+  /// (ConsumerThreadsFor in app/consumer_threads.hpp picks per bus).
   int consumer_threads = 0;  // SHOPFLOW_CONSUMER_THREADS ("auto" or 1-64)
   int consumer_batch = 32;   // SHOPFLOW_CONSUMER_BATCH: deliveries applied in one transaction
   /// How long a consumer remembers a messageId it applied (the inbox); 0 = forever. A message

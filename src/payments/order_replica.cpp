@@ -1,5 +1,7 @@
 #include "payments/order_replica.hpp"
 
+#include <algorithm>
+
 #include "events/event_types.hpp"
 #include "payments/payment.hpp"
 #include "storage/await.hpp"
@@ -10,31 +12,45 @@ CollectionSpec OrderSnapshotsCollection() {
   return CollectionSpec{std::string(kOrderSnapshotsCollection), {}, {}};
 }
 
-Result<void> RecordOrderEvent(Store& store, const Envelope& event) {
-  std::string status;
-  if (event.event_type == events::kOrderCreated) {
-    status = "pending";
-  } else if (event.event_type == events::kOrderCancelled) {
-    status = "cancelled";
-  } else if (event.event_type == events::kOrderFailed) {
-    status = "failed";
-  } else {
-    return Ok();
-  }
+namespace {
+
+// The order status an event tells of ("" for an event about no order).
+std::string_view StatusTold(const Envelope& event) {
+  if (GetString(event.data, "orderId").empty()) return "";
+  if (event.event_type == events::kOrderCreated) return "pending";
+  if (event.event_type == events::kOrderCancelled) return "cancelled";
+  if (event.event_type == events::kOrderFailed) return "failed";
+  return "";
+}
+
+Result<void> Record(Transaction& txn, const Envelope& event) {
+  const std::string_view status = StatusTold(event);
+  if (status.empty()) return Ok();
   const std::string id = GetString(event.data, "orderId");
-  if (id.empty()) return Ok();
+  auto existing = txn.Get(kOrderSnapshotsCollection, id);
+  if (!existing) return std::move(existing).error();
+  json::object doc{{"orderId", id},
+                   {"customerId", GetString(event.data, "customerId")},
+                   {"status", status},
+                   {"paymentMethod", GetString(event.data, "paymentMethod", "credit_card")},
+                   {"totalAmount", GetMoney(event.data, "totalAmount").ToJson()}};
+  if (!existing->has_value()) return txn.Insert(kOrderSnapshotsCollection, id, doc);
+  // A late ORDER_CREATED (a retry) must not bring a cancelled or failed order back.
+  if (status == "pending") return Ok();
+  return txn.Replace(kOrderSnapshotsCollection, id, doc);
+}
+
+}  // namespace
+
+Result<void> RecordOrderEvents(Store& store, std::span<const Delivery> deliveries) {
+  const bool any = std::any_of(deliveries.begin(), deliveries.end(),
+                               [](const Delivery& d) { return !StatusTold(d.envelope).empty(); });
+  if (!any) return Ok();
   return WriteAndWait(store, [&](Transaction& txn) -> Result<void> {
-    auto existing = txn.Get(kOrderSnapshotsCollection, id);
-    if (!existing) return std::move(existing).error();
-    json::object doc{{"orderId", id},
-                     {"customerId", GetString(event.data, "customerId")},
-                     {"status", status},
-                     {"paymentMethod", GetString(event.data, "paymentMethod", "credit_card")},
-                     {"totalAmount", GetMoney(event.data, "totalAmount").ToJson()}};
-    if (!existing->has_value()) return txn.Insert(kOrderSnapshotsCollection, id, doc);
-    // A late ORDER_CREATED (a retry) must not bring a cancelled or failed order back.
-    if (status == "pending") return Ok();
-    return txn.Replace(kOrderSnapshotsCollection, id, doc);
+    for (const Delivery& delivery : deliveries) {
+      if (auto recorded = Record(txn, delivery.envelope); !recorded) return recorded;
+    }
+    return Ok();
   });
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 
+#include <span>
 #include <string_view>
 
-#include "events/envelope.hpp"
+#include "events/event_bus.hpp"
 #include "payments/order_directory.hpp"
 #include "storage/store.hpp"
 
@@ -15,10 +16,10 @@ namespace shopflow::payments {
 inline constexpr std::string_view kOrderSnapshotsCollection = "order_snapshots";
 CollectionSpec OrderSnapshotsCollection();
 
-/// Records what `event` says about its order (blocking; call on a bus thread before the payment
-/// handler). Idempotent and order-safe: an order never goes back to `pending` once cancelled or
-/// failed.
-Result<void> RecordOrderEvent(Store& store, const Envelope& event);
+/// Records what each delivery's event says about its order, in one write (blocking; call on a
+/// bus thread before the payment handler). Idempotent and order-safe: an order never goes back
+/// to `pending` once cancelled or failed. Events about no order are skipped.
+Result<void> RecordOrderEvents(Store& store, std::span<const Delivery> deliveries);
 
 /// The OrderDirectory port over the replica; `paid` when the order's payment succeeded.
 class ReplicaOrderDirectory final : public OrderDirectory {

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "events/event_bus.hpp"
@@ -27,6 +29,8 @@ namespace shopflow::payments {
 /// in the same transaction as its effect and events. Published events are caused by the
 /// delivery (same correlationId, causationId = its messageId). When the gateway has latency
 /// the charge finishes in a second write after the gateway answered (see PaymentProcessor).
+/// The deliveries of a batch are applied in one transaction, and their charges then go to the
+/// gateway together (one wait for all of them, not one each).
 ///
 /// Thread-safe; store, gateway and clock must outlive it.
 class PaymentEventHandler {
@@ -43,13 +47,21 @@ class PaymentEventHandler {
   /// cannot be used (no orderId, bad amount or method, unsupported version).
   HandlerOutcome Handle(const Delivery& delivery) const;
 
-  /// Handle as an EventHandler for EventBus::Subscribe(kQueue, ...). This handler must outlive
-  /// the subscription (until the bus is stopped).
-  EventHandler AsEventHandler() const;
+  /// Handle for the deliveries of a batch consumer (EventBus::SubscribeBatch): the ones for
+  /// payments in one store transaction (ApplyOnceBatch: a later one sees an earlier one's
+  /// writes, a failing one is retried on its own so it cannot hold back the rest), then the
+  /// charges the gateway did not answer at once are sent concurrently and finished (their
+  /// writes committed together by the store's group commit). One outcome per delivery.
+  std::vector<HandlerOutcome> HandleBatch(std::span<const Delivery> deliveries) const;
 
  private:
-  HandlerOutcome HandleOrderCreated(const Delivery& delivery) const;
-  HandlerOutcome HandleOrderEnded(const Delivery& delivery, std::string_view reason) const;
+  // Phase 2 for charges whose phase 1 committed: sent concurrently, each finished in its own
+  // write. Never fails: a charge left `processing` is finished by PaymentWorker's recovery.
+  struct Outstanding {
+    ChargeRequest request;
+    const Envelope* cause;
+  };
+  void CompleteCharges(std::vector<Outstanding> charges) const;
 
   Store& store_;
   PaymentProcessor processor_;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <thread>
 
 #include "events/event_types.hpp"
 #include "payments/payments_test_support.hpp"
@@ -210,6 +211,95 @@ TEST_F(PaymentSagaTest, UnusableOrderEventsAreDeadLetteredWithoutEffect) {
   delivery.envelope.metadata.version = "2";
   EXPECT_EQ(handler_->Handle(delivery).kind, HandlerOutcome::Kind::kDeadLetter);
   EXPECT_EQ(Counts(), StoredCounts{});
+}
+
+Delivery ToPayments(Envelope envelope) {
+  Delivery delivery;
+  delivery.queue = std::string(PaymentEventHandler::kQueue);
+  delivery.envelope = std::move(envelope);
+  return delivery;
+}
+
+using Kinds = std::vector<HandlerOutcome::Kind>;
+
+Kinds KindsOf(const std::vector<HandlerOutcome>& outcomes) {
+  Kinds kinds;
+  for (const auto& o : outcomes) kinds.push_back(o.kind);
+  return kinds;
+}
+
+constexpr auto kAck = HandlerOutcome::Kind::kAck;
+constexpr auto kDeadLetter = HandlerOutcome::Kind::kDeadLetter;
+
+TEST_F(PaymentSagaTest, ABatchAnswersEachDeliveryAndAPoisonOneHoldsNothingBack) {
+  std::vector<Delivery> batch;
+  batch.push_back(ToPayments(OrderEvent(events::kOrderCreated, {.order_id = "o1"}, clock_.Now())));
+  batch.push_back(ToPayments(OrderEvent(
+      events::kOrderCreated, {.order_id = "o2", .card_number = "4000000000000002"}, clock_.Now())));
+  batch.push_back(ToPayments(OrderEvent(events::kOrderUpdated, {.order_id = "o1"}, clock_.Now())));
+  batch.push_back(ToPayments(OrderEvent(events::kOrderCreated, {.order_id = "o3"}, clock_.Now())));
+  batch.back().envelope.metadata.version = "2";
+  batch.push_back(ToPayments(OrderEvent(events::kOrderCreated, {.order_id = "o4"}, clock_.Now())));
+  batch.back().envelope.data.erase("orderId");
+  batch.push_back(
+      ToPayments(OrderEvent(events::kOrderCancelled, {.order_id = "o5"}, clock_.Now())));
+
+  EXPECT_EQ(KindsOf(handler_->HandleBatch(batch)),
+            (Kinds{kAck, kAck, kAck, kDeadLetter, kDeadLetter, kAck}));
+  EXPECT_EQ(PaymentOf("o1")->status, PaymentStatus::kSucceeded);
+  EXPECT_EQ(PaymentOf("o2")->failure_reason, "card_declined");
+  EXPECT_FALSE(PaymentOf("o3").has_value());
+  EXPECT_EQ(PaymentOf("o5")->status, PaymentStatus::kFailed);  // a tombstone
+  EXPECT_EQ(Docs(kPaymentsCollection).size(), 3u);
+  EXPECT_EQ(Outbox().size(), 7u);
+
+  // The same batch again (a redelivery): every effect is already applied.
+  EXPECT_EQ(KindsOf(handler_->HandleBatch(batch)),
+            (Kinds{kAck, kAck, kAck, kDeadLetter, kDeadLetter, kAck}));
+  EXPECT_EQ(Outbox().size(), 7u);
+  EXPECT_EQ(gateway_.charges(), 2);
+}
+
+TEST_F(PaymentSagaTest, ALaterDeliveryOfABatchSeesAnEarlierOnesPayment) {
+  const Envelope created = OrderEvent(events::kOrderCreated, {.order_id = "o1"}, clock_.Now());
+  Envelope again = created;  // the same order announced twice, under another messageId
+  again.metadata.message_id = "another-id";
+  const std::vector<Delivery> batch{
+      ToPayments(created), ToPayments(again), ToPayments(created),
+      ToPayments(OrderEvent(events::kOrderCancelled, {.order_id = "o1"}, clock_.Now()))};
+  EXPECT_EQ(KindsOf(handler_->HandleBatch(batch)), (Kinds{kAck, kAck, kAck, kAck}));
+  EXPECT_EQ(Docs(kPaymentsCollection).size(), 1u);
+  EXPECT_EQ(gateway_.charges(), 1);
+  EXPECT_EQ(PaymentOf("o1")->status, PaymentStatus::kRefunded);
+  EXPECT_EQ(OutboxTypes(), (Types_{"PAYMENT_REQUESTED", "PAYMENT_PROCESSING", "PAYMENT_SUCCEEDED",
+                                   "PAYMENT_REFUNDED"}));
+}
+
+TEST_F(PaymentSagaTest, ABatchsChargesAreAtTheGatewayTogether) {
+  gateway_.set_instant(false);
+  gateway_.set_mode(ScriptedGateway::Mode::kHold);
+  std::vector<Delivery> batch;
+  for (const char* id : {"o1", "o2", "o3"}) {
+    batch.push_back(ToPayments(OrderEvent(events::kOrderCreated, {.order_id = id}, clock_.Now())));
+  }
+  // A poison delivery makes the batch's transaction fail, so the others are applied again one
+  // by one: their charges are still sent, once each.
+  batch.push_back(ToPayments(OrderEvent(events::kOrderCreated, {.order_id = "o4"}, clock_.Now())));
+  batch.back().envelope.data["totalAmount"] = "lots";
+  std::vector<HandlerOutcome> outcomes;
+  std::thread consumer([&] { outcomes = handler_->HandleBatch(batch); });
+  // Held at the gateway all at once: one charge at a time would never get past the first.
+  const bool together = gateway_.WaitHeld(3);
+  EXPECT_EQ(PaymentOf("o2")->status, PaymentStatus::kProcessing);
+  gateway_.Release();
+  consumer.join();
+  EXPECT_TRUE(together) << "the charges were sent one after another";
+  EXPECT_EQ(KindsOf(outcomes), (Kinds{kAck, kAck, kAck, kDeadLetter}));
+  EXPECT_EQ(gateway_.charges(), 3);
+  for (const char* id : {"o1", "o2", "o3"}) {
+    EXPECT_EQ(PaymentOf(id)->status, PaymentStatus::kSucceeded) << id;
+    EXPECT_EQ(OutboxFor(id).back().event_type, "PAYMENT_SUCCEEDED") << id;
+  }
 }
 
 TEST_F(PaymentSagaTest, EventsReachTheOrdersQueueThroughTheOutboxRelay) {

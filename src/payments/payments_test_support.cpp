@@ -172,18 +172,21 @@ void PaymentsTest::SetUp() {
   bus_options.seed = 42;
   bus_ = std::make_unique<InMemoryEventBus>(DefaultTopology(), clock_, bus_options);
   handler_ = std::make_unique<PaymentEventHandler>(*store_, gateway_, clock_);
-  bus_->Subscribe(
+  // As the application consumes it: in batches (a batch of one when deliveries trickle in).
+  SubscribeOptions batches;
+  batches.max_batch = 16;
+  bus_->SubscribeBatch(
       std::string(PaymentEventHandler::kQueue),
-      [this](const Delivery& delivery) {
-        HandlerOutcome outcome = handler_->Handle(delivery);
+      [this](std::span<const Delivery> deliveries) {
+        std::vector<HandlerOutcome> outcomes = handler_->HandleBatch(deliveries);
         {
           std::lock_guard lock(handled_mutex_);
-          outcomes_.push_back(outcome);
+          outcomes_.insert(outcomes_.end(), outcomes.begin(), outcomes.end());
         }
         handled_cv_.notify_all();
-        return outcome;
+        return outcomes;
       },
-      SubscribeOptions{});
+      batches);
   ASSERT_TRUE(IsOk(bus_->Start()));
 
   service_ = std::make_unique<PaymentService>(*store_, orders_, gateway_, clock_);

@@ -87,15 +87,15 @@ TEST_F(RabbitSaga, EveryOrderSettlesOverRabbitMQ) {
   EXPECT_TRUE(AllConsumersConnected());
 }
 
-// SHOPFLOW_CONSUMER_THREADS' default (auto) with RabbitMQ: one consumer for each queue the
-// module takes in batches (more would split every batch between connections), four competing
-// ones for payments, which takes one delivery at a time; one for each dead-letter queue.
-TEST_F(RabbitSaga, AutoConsumerThreadsGiveOneConsumerPerBatchQueueAndFourForPayments) {
+// SHOPFLOW_CONSUMER_THREADS' default (auto) with RabbitMQ: one consumer for each module queue
+// (each takes its deliveries in batches, and more consumers would split every batch between
+// connections); one for each dead-letter queue.
+TEST_F(RabbitSaga, AutoConsumerThreadsGiveOneConsumerPerModuleQueue) {
   ASSERT_TRUE(AllConsumersConnected());
   EXPECT_EQ(vhost_.ConsumersOf("orders.events.queue"), 1);
   EXPECT_EQ(vhost_.ConsumersOf("inventory.events.queue"), 1);
   EXPECT_EQ(vhost_.ConsumersOf("notifications.events.queue"), 1);
-  EXPECT_EQ(vhost_.ConsumersOf("payments.events.queue"), 4);
+  EXPECT_EQ(vhost_.ConsumersOf("payments.events.queue"), 1);
   EXPECT_EQ(vhost_.ConsumersOf("dlq.payments.process.failed"), 1);
 }
 

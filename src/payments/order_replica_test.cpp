@@ -1,0 +1,78 @@
+#include "payments/order_replica.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/ids.hpp"
+#include "events/event_types.hpp"
+#include "payments/payment_service.hpp"
+#include "payments/payments_test_support.hpp"
+#include "payments/run_blocking.hpp"
+
+namespace shopflow::payments::testing {
+namespace {
+
+class OrderReplicaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_path_ = std::filesystem::temp_directory_path() / ("shopflow-replica-" + NewId() + ".db");
+    SqliteStoreOptions options;
+    options.path = db_path_.string();
+    options.collections = PaymentService::Collections();
+    options.collections.push_back(OrderSnapshotsCollection());
+    auto store = SqliteStore::Open(std::move(options));
+    ASSERT_TRUE(IsOk(store));
+    store_ = std::move(*store);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(db_path_.string() + suffix, ec);
+    }
+  }
+
+  Delivery Event(std::string_view type, std::string order_id, int64_t cents = 5990) {
+    Delivery d;
+    d.envelope =
+        OrderEvent(type, {.order_id = std::move(order_id), .total_cents = cents}, clock_.Now());
+    return d;
+  }
+
+  std::optional<OrderSnapshot> Find(std::string order_id) {
+    ReplicaOrderDirectory directory(*store_);
+    auto found = RunBlocking([&] { return directory.Find(order_id); });
+    EXPECT_TRUE(IsOk(found));
+    return found ? *found : std::nullopt;
+  }
+
+  FakeClock clock_;
+  std::filesystem::path db_path_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(OrderReplicaTest, ABatchRecordsEachOrderAndACancelledOneNeverGoesBackToPending) {
+  const std::vector<Delivery> batch{
+      Event(events::kOrderCreated, "o1"),       Event(events::kOrderCancelled, "o1"),
+      Event(events::kOrderCreated, "o1"),  // a late retry of the first
+      Event(events::kOrderCreated, "o2", 1250), Event(events::kOrderFailed, "o3"),
+      Event(events::kOrderUpdated, "o4")};
+  ASSERT_TRUE(IsOk(RecordOrderEvents(*store_, batch)));
+
+  EXPECT_EQ(Find("o1")->status, "cancelled");
+  auto o2 = Find("o2");
+  ASSERT_TRUE(o2.has_value());
+  EXPECT_EQ(o2->status, "pending");
+  EXPECT_EQ(o2->customer_id, "cust-1");
+  EXPECT_EQ(o2->payment_method, "credit_card");
+  EXPECT_EQ(o2->total_amount, Money::FromCents(1250));
+  EXPECT_EQ(Find("o3")->status, "failed");
+  EXPECT_FALSE(Find("o4").has_value()) << "ORDER_UPDATED is not recorded";
+
+  // Recorded again (a redelivered batch): nothing changes.
+  ASSERT_TRUE(IsOk(RecordOrderEvents(*store_, batch)));
+  EXPECT_EQ(Find("o1")->status, "cancelled");
+  EXPECT_EQ(Find("o2")->status, "pending");
+}
+
+}  // namespace
+}  // namespace shopflow::payments::testing
