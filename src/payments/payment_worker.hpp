@@ -28,8 +28,10 @@ namespace shopflow::payments {
 /// - pix and boleto payments processing for at least options.auto_confirm_delay (when > 0) are
 ///   confirmed: succeeded, PAYMENT_SUCCEEDED.
 ///
-/// Each payment is changed in its own write that re-checks its status, so the worker may race
-/// the saga, the API or another process's worker safely. Events carry the payment's
+/// Due payments are settled in chunks of up to 64: their charges go to the gateway together
+/// (the waits overlap), then one write applies the answers, re-checking each payment's status,
+/// so the worker may race the saga, the API or another process's worker safely. A charge that
+/// throws leaves its payment for the next scan. Events carry the payment's
 /// correlationId (metadata) and no causationId.
 ///
 /// Lifetime and threads: store, gateway and clock must outlive the worker. Start() runs one

@@ -320,6 +320,27 @@ TEST_F(PaymentWorkerTest, AChargeTheGatewayLeftUnansweredIsSentAgainWithBackoffU
   EXPECT_EQ(OutboxFor("o1").size(), 3u);
 }
 
+TEST_F(PaymentWorkerTest, ChargesDueAfterAnOutageAreSentAgainTogether) {
+  gateway_.set_mode(ScriptedGateway::Mode::kDown);
+  const std::vector<std::string> orders{"o1", "o2", "o3", "o4"};
+  for (const auto& id : orders) {
+    Deliver(OrderEvent(events::kOrderCreated, {.order_id = id}, clock_.Now()));
+  }
+  PaymentWorker worker(*store_, gateway_, clock_, Options());
+  // The gateway is back, and slow: every charge waits until released.
+  gateway_.set_mode(ScriptedGateway::Mode::kHold);
+  clock_.Advance(std::chrono::seconds(1));
+  auto recovered = std::async(std::launch::async, [&] { return worker.RecoverStalled(); });
+  // All at the gateway at the same time: one charge after another would never get past one.
+  const bool together = gateway_.WaitHeld(static_cast<int>(orders.size()));
+  gateway_.Release();
+  auto changed = recovered.get();
+  EXPECT_TRUE(together) << "the due charges were sent one after another";
+  ASSERT_TRUE(IsOk(changed));
+  EXPECT_EQ(*changed, 4);
+  for (const auto& id : orders) ExpectEnded(id, PaymentStatus::kSucceeded, "", "PAYMENT_SUCCEEDED");
+}
+
 TEST_F(PaymentWorkerTest, APaymentTheGatewayNeverAnswersFailsAfterTheGiveUpTime) {
   gateway_.set_mode(ScriptedGateway::Mode::kDown);
   Deliver(OrderEvent(events::kOrderCreated, {.order_id = "o1"}, clock_.Now()));
