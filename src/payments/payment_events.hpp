@@ -47,9 +47,11 @@ class PaymentEventHandler {
   /// cannot be used (no orderId, bad amount or method, unsupported version).
   HandlerOutcome Handle(const Delivery& delivery) const;
 
-  /// Handle for the deliveries of a batch consumer (EventBus::SubscribeBatch): the ones for
-  /// payments in one store transaction (ApplyOnceBatch: a later one sees an earlier one's
-  /// writes, a failing one is retried on its own so it cannot hold back the rest), then the
+  /// Handle for the deliveries of a batch consumer (EventBus::SubscribeBatch): unusable ones
+  /// are dead-lettered before any write (so they cannot roll back the others' transaction, in
+  /// which an instant gateway would have answered their charges), the rest for payments go in
+  /// one store transaction (ApplyOnceBatch: a later one sees an earlier one's writes, one that
+  /// still fails is retried on its own so it cannot hold back the rest), then the
   /// charges the gateway did not answer at once are sent concurrently and finished (their
   /// writes committed together by the store's group commit). One outcome per delivery.
   std::vector<HandlerOutcome> HandleBatch(std::span<const Delivery> deliveries) const;
