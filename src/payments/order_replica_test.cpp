@@ -2,11 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include "core/ids.hpp"
 #include "events/event_types.hpp"
 #include "payments/payment_service.hpp"
 #include "payments/payments_test_support.hpp"
 #include "payments/run_blocking.hpp"
+#include "tests/support/temp_sqlite_store.hpp"
 
 namespace shopflow::payments::testing {
 namespace {
@@ -14,21 +14,10 @@ namespace {
 class OrderReplicaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_path_ = std::filesystem::temp_directory_path() / ("shopflow-replica-" + NewId() + ".db");
-    SqliteStoreOptions options;
-    options.path = db_path_.string();
-    options.collections = PaymentService::Collections();
-    options.collections.push_back(OrderSnapshotsCollection());
-    auto store = SqliteStore::Open(std::move(options));
-    ASSERT_TRUE(IsOk(store));
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      std::filesystem::remove(db_path_.string() + suffix, ec);
-    }
+    std::vector<CollectionSpec> collections = PaymentService::Collections();
+    collections.push_back(OrderSnapshotsCollection());
+    store_ = temp_.Open(std::move(collections));
+    ASSERT_NE(store_, nullptr);
   }
 
   Delivery Event(std::string_view type, std::string order_id, int64_t cents = 5990) {
@@ -46,7 +35,7 @@ class OrderReplicaTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  std::filesystem::path db_path_;
+  shopflow::testing::TempSqliteStore temp_{"shopflow_order_replica"};
   std::unique_ptr<SqliteStore> store_;
 };
 
