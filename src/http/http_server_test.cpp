@@ -534,6 +534,36 @@ TEST_F(HttpServerTest, SuspendedHandlerDoesNotBlockOtherConnections) {
   EXPECT_EQ(Str(result.Json(), "slow"), "done");
 }
 
+// With several I/O threads every connection runs on a strand of its own (with one, on the
+// io_context itself): connections are served in parallel, each one's requests in order.
+TEST_F(HttpServerTest, SeveralIoThreadsServeManyKeepAliveConnections) {
+  HttpServerOptions options;
+  options.threads = 4;
+  StartServer(options);
+  auto slow = std::async(std::launch::async,
+                         [port = port_] { return HttpClient("127.0.0.1", port).Get("/api/slow"); });
+  OpenOnExit open_on_exit{gate_};
+  ASSERT_TRUE(gate_.WaitForEntered(1));
+
+  std::vector<std::future<int>> clients;
+  for (int c = 0; c < 6; ++c) {
+    clients.push_back(std::async(std::launch::async, [port = port_, c] {
+      HttpClient client("127.0.0.1", port);
+      int answered = 0;
+      for (int i = 0; i < 40; ++i) {
+        const std::string id = std::to_string(c) + "-" + std::to_string(i);
+        auto result = client.Get("/api/items/" + id);
+        if (result.status == 200 && Str(result.Json(), "id") == id) ++answered;
+      }
+      return client.connections_opened() == 1 ? answered : -1;
+    }));
+  }
+  for (auto& client : clients) EXPECT_EQ(client.get(), 40);
+  EXPECT_EQ(slow.wait_for(0s), std::future_status::timeout) << "the slow request is in flight";
+  gate_.Open();
+  EXPECT_EQ(slow.get().status, 200);
+}
+
 TEST_F(HttpServerTest, StopLetsAnInFlightRequestFinishAndIsIdempotent) {
   HttpServerOptions options;
   options.shutdown_grace = 30s;
