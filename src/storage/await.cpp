@@ -23,14 +23,17 @@ namespace {
 // caller's thread) needs none of that: the result is taken as soon as start() returns, which
 // saves a timer wait and a post per read (a GET's hot path).
 struct Rendezvous {
-  explicit Rendezvous(const asio::any_io_executor& executor)
-      : timer(executor, asio::steady_timer::time_point::max()) {}
-  asio::steady_timer timer;
+  explicit Rendezvous(asio::any_io_executor executor) : executor(std::move(executor)) {}
+  const asio::any_io_executor executor;  // the coroutine's (serial: a strand or one thread)
+  // Made only when the store answers later: constructing a timer looks its service up under
+  // the io_context's registry lock, a cost a GET's inline read has no use for.
+  std::optional<asio::steady_timer> timer;
   std::mutex mutex;
   std::optional<Result<void>> result;
   const std::thread::id starter = std::this_thread::get_id();
   bool starting = true;      // start() has not returned yet
   bool done_inline = false;  // the callback ran inside start(), on the starter's thread
+  bool woken = false;        // the callback's post has run
 };
 
 template <class Start>
@@ -48,26 +51,35 @@ asio::awaitable<Result<void>> Suspend(Start start) {
       state.reset();
       return;
     }
-    // Runs on the coroutine's executor (a strand: the timer is never touched concurrently).
-    // Moving the expiry into the past ends a pending wait and makes a later one return at once.
-    // The state moves into the posted function so the store's thread keeps no reference: the
-    // timer is always destroyed on the coroutine's side, never after its io_context is gone.
-    auto executor = state->timer.get_executor();
+    // Runs on the coroutine's executor (serial: a strand or one thread, so the timer is never
+    // touched concurrently). Moving the expiry into the past ends a pending wait and makes a
+    // later one return at once; `woken` covers a timer not made yet. The state moves into the
+    // posted function so the store's thread keeps no reference: the timer is always destroyed
+    // on the coroutine's side, never after its io_context is gone.
+    auto executor = state->executor;
     asio::post(executor, [state = std::move(state)] {
-      state->timer.expires_at(asio::steady_timer::time_point::min());
+      std::lock_guard lock(state->mutex);
+      state->woken = true;
+      if (state->timer) state->timer->expires_at(asio::steady_timer::time_point::min());
     });
   });
   std::optional<Result<void>> inline_result;
   {
     std::lock_guard lock(state->mutex);
     state->starting = false;
-    if (state->done_inline) inline_result = std::move(state->result);
+    if (state->done_inline) {
+      inline_result = std::move(state->result);
+    } else {
+      state->timer.emplace(state->executor, state->woken ? asio::steady_timer::time_point::min()
+                                                         : asio::steady_timer::time_point::max());
+    }
   }
   if (inline_result) co_return std::move(*inline_result);
   // Always wait, even when the result is already there: the store's post() is in flight and
   // must land before this coroutine (and possibly its io_context) is gone. The post moves the
-  // expiry into the past, so this wait then completes at once.
-  co_await state->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  // expiry into the past (or has, and the timer was made expired), so this wait then completes
+  // at once.
+  co_await state->timer->async_wait(asio::as_tuple(asio::use_awaitable));
   std::lock_guard lock(state->mutex);
   co_return std::move(*state->result);
 }
